@@ -96,6 +96,7 @@ export async function checkGrad(
     loss = loss ? op.add(loss, term) : term;
   }
   g.output('loss', loss!);
+  outs.forEach((o, k) => g.output(`out${k}`, o));
   const wrt = xs.filter((_, i) => !full[i].constant);
   const grads = vjp(outs, cots, wrt);
   grads.forEach((d, i) => g.output(`d_${wrt[i].name}`, d));
@@ -106,6 +107,9 @@ export async function checkGrad(
   full.forEach((s, i) => (feeds[`x${i}`] = fill(s, rand)));
   outs.forEach((o, k) => (feeds[`c${k}`] = fill({ shape: o.shape, dtype: o.dtype, init: 'normal' }, rand)));
   const result = await runProgram(exec, program, feeds);
+  // Shape inference agrees with what ONNX Runtime computed.
+  outs.forEach((o, k) => assert.deepEqual(result[`out${k}`].dims, [...o.shape], `inferred shape of output ${k}`));
+  grads.forEach((d, i) => assert.deepEqual(result[`d_${wrt[i].name}`].dims, [...wrt[i].shape], `shape of d_${wrt[i].name}`));
 
   // A forward-only program for the finite differences.
   const gf = new Graph('gradcheck-forward');
