@@ -7,6 +7,9 @@
  * Forward and backward are one graph, so ONNX Runtime runs them in one session and reuses
  * the forward activations the rules read.
  *
+ * Each result is a total derivative: with wrt = [x, h] where h depends on x, dL/dx includes
+ * the path through h.
+ *
  * Only nodes on a path from some wrt value to some output are differentiated, and a rule
  * is asked only for the inputs that lie on such a path: asking for the gradient with
  * respect to the input embeddings computes no weight gradients.
@@ -36,7 +39,6 @@ export function vjp(outputs: Value[], cotangents: (Value | null)[], wrt: Value[]
   const depends = new Set<Value>(wrt);
   const active: Node[] = [];
   for (const n of nodes) {
-    if (n.outputs.some((o) => wrt.includes(o))) continue; // differentiation stops at a wrt value
     if (n.inputs.some((v) => v && depends.has(v))) {
       active.push(n);
       for (const o of n.outputs) if (isFloat(o.dtype)) depends.add(o);

@@ -81,6 +81,19 @@ describe('taps', () => {
     close(out.dh.data as Float64Array, [0, 1, 2, 3, 4, 5].map((i) => 4 * yv[Math.floor(i / 3)]));
   });
 
+  it('gives total derivatives when differentiating at a tap and upstream of it at once', async () => {
+    const { g, x, y } = build(2);
+    const loss = op.reduceSum(op.mul(y, y));
+    const [dx, dh] = grad(loss, [x, g.getTap('h')]);
+    g.output('dx', dx);
+    g.output('dh', dh);
+    const out = await runProgram(defaultExecutor(), compile(g), feeds);
+    // dL/dx_bj = 4 y_b * (1 - tanh^2(x_bj w_j)) * w_j (closed form; the path runs through h).
+    const yv = ref(X);
+    close(out.dx.data as Float64Array, X.map((xv, i) => 4 * yv[Math.floor(i / 3)] * (1 - Math.tanh(xv * W[i % 3]) ** 2) * W[i % 3]));
+    close(out.dh.data as Float64Array, [0, 1, 2, 3, 4, 5].map((i) => 4 * yv[Math.floor(i / 3)]));
+  });
+
   it('names an unknown tap and lists the known ones', () => {
     const { g } = build(1);
     assert.throws(() => captureTap(g, 'nope'), (e: Error & { code?: string }) => e.code === 'UNKNOWN_TAP' && /nope/.test(e.message) && /Known taps: h/.test(e.message));

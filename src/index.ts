@@ -1,0 +1,16 @@
+/**
+ * glassbox for Node: the core plus the native ONNX Runtime executor.
+ *
+ * @example
+ * import { Graph, op, grad, compile, runProgram, defaultExecutor, tensor } from 'glassbox';
+ * const g = new Graph();
+ * const x = g.input('x', 'float32', [2, 3]);
+ * const w = g.weight('w', 'float32', [3, 4]);
+ * const y = op.reduceSum(op.tanh(op.matmul(x, w)));
+ * g.output('y', y);
+ * g.output('dx', grad(y, [x])[0]);
+ * const out = await runProgram(defaultExecutor(), compile(g), { x: tensor('float32', [2, 3], [...]), w: ... });
+ */
+export * from './core.js';
+export { createNodeExecutor, defaultExecutor, type NodeExecutorOptions } from './runtime/index.js';
+// The browser executor lives in `glassbox/web` so that Node users do not load WebAssembly.
