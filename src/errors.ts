@@ -14,7 +14,17 @@ export type ErrorCode =
   | 'UNKNOWN_TAP'
   | 'ONNX_DECODE'
   | 'RUNTIME'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'BAD_CONFIG'
+  | 'UNSUPPORTED_MODEL'
+  | 'BAD_INPUT'
+  | 'BAD_WEIGHTS'
+  | 'MISSING_FILE'
+  | 'DOWNLOAD'
+  | 'OFFLINE'
+  | 'NOT_FOUND'
+  | 'BAD_TOKENIZER'
+  | 'AUTH';
 
 export class GlassboxError extends Error {
   readonly code: ErrorCode;
