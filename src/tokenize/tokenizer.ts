@@ -17,7 +17,7 @@
  * enc.tokens;   // ['[CLS]', 'hello', 'world', '[SEP]', 'second', 'text', '[SEP]']
  * enc.offsets;  // [[0, 0], [0, 5], [6, 11], [0, 0], [0, 6], [7, 11], [0, 0]]
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
@@ -194,7 +194,8 @@ function buildTokenizer(json: Json, config: Json, specialTokensMap: Json, where:
   const tokenToId = (token: string) => lib.token_to_id(token);
   const idToToken = (id: number) => (Number.isInteger(id) && id >= 0 ? lib.id_to_token(id) : undefined);
   const template = templateFromJson(complete.post_processor, tokenToId, where);
-  const vocabSize = lib.get_vocab(true).size === 0 ? 0 : Math.max(...lib.get_vocab(true).values()) + 1;
+  let vocabSize = 0;
+  for (const id of lib.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
 
   const named = (key: string): number | null => {
     const name = tokenName(specialTokensMap[key]) ?? tokenName(config[key]);
