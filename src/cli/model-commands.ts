@@ -50,14 +50,22 @@ export async function openModel(id: string | undefined): Promise<Model> {
 
 export function prepareInput(model: Model | null, tokenizer: Tokenizer | null, o: InputOptions): Prepared {
   if (o.text !== undefined && o.inputIds !== undefined) fail('INVALID_ARGUMENT', 'give either --text or --input-ids, not both');
+  if (o.textPair !== undefined && o.text === undefined) fail('INVALID_ARGUMENT', '--text-pair needs --text (the first text of the pair)');
   if (o.inputIds !== undefined) {
     const ids = parseIdList(o.inputIds, '--input-ids');
     const typeIds = o.tokenTypeIds ? parseIdList(o.tokenTypeIds, '--token-type-ids') : ids.map(() => 0);
     if (typeIds.length !== ids.length) fail('BAD_INPUT', `--token-type-ids has ${typeIds.length} entries but --input-ids has ${ids.length}`);
+    const limit = model?.config.maxPositions;
+    if (o.truncate && limit !== undefined && ids.length > limit) {
+      console.error(`notice: the input was truncated from ${ids.length} to ${limit} tokens (the model's limit)`);
+      ids.length = limit;
+      typeIds.length = limit;
+    }
     const tokens = ids.map((id) => tokenizer?.idToToken(id) ?? String(id));
     return { tokens, offsets: null, ids, typeIds };
   }
   if (o.text === undefined) fail('INVALID_ARGUMENT', 'no input given', { hint: 'Pass --text "..." or --input-ids 5,17,3' });
+  if (o.text.trim() === '') fail('BAD_INPUT', '--text is empty', { hint: 'Give some text to run the model on' });
   if (!tokenizer) fail('BAD_TOKENIZER', `${model?.folder ?? 'the model'} has no tokenizer.json, so --text cannot be used`, { hint: 'Pass --input-ids instead' });
   const maxLength = model?.config.maxPositions;
   const enc: Encoding = tokenizer.encode(o.text, { pair: o.textPair, maxLength, truncation: o.truncate ? true : false });

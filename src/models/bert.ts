@@ -22,7 +22,7 @@ import { fail } from '../errors.js';
 import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import { activation, type Activation } from '../nn/layers.js';
-import { attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, pickPositions, positionsFromMask, splitHeads, str } from './common.js';
+import { atHeadPositions, attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, pickPositions, positionsFromMask, splitHeads, str } from './common.js';
 import type { Architecture, BuildContext, HeadKind, ModelConfig, WeightSpec } from './types.js';
 
 // ---------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ export const bert: Architecture = encoderFamily(
       if (head === 'masked_lm') {
         // BertLMPredictionHead: transform (dense, hidden_act, LayerNorm), then decoder + bias. [batch, pos, vocab]
         const act = encoderActivation(str(cfg.raw, 'hidden_act', 'gelu'), 'config.json');
-        const t = activation(linear(ctx, h, 'cls.predictions.transform.dense'), act);
+        const t = activation(linear(ctx, atHeadPositions(h, ctx), 'cls.predictions.transform.dense'), act);
         const n = op.layerNorm(t, ctx.weight('cls.predictions.transform.LayerNorm.weight'), ctx.weight('cls.predictions.transform.LayerNorm.bias'), -1, num(cfg.raw, 'layer_norm_eps', 1e-12));
         return dense(n, ctx.weight('cls.predictions.decoder.weight'), ctx.weight('cls.predictions.bias'), 'out_in');
       }
@@ -376,7 +376,7 @@ export const roberta: Architecture = encoderFamily(
       }
       if (head === 'masked_lm') {
         // RobertaLMHead: dense, exact gelu (whatever hidden_act says), layer_norm, decoder + bias. [batch, pos, vocab]
-        const t = op.gelu(linear(ctx, h, 'lm_head.dense'));
+        const t = op.gelu(linear(ctx, atHeadPositions(h, ctx), 'lm_head.dense'));
         const n = op.layerNorm(t, ctx.weight('lm_head.layer_norm.weight'), ctx.weight('lm_head.layer_norm.bias'), -1, num(cfg.raw, 'layer_norm_eps', 1e-12));
         return dense(n, ctx.weight('lm_head.decoder.weight'), ctx.weight('lm_head.bias'), 'out_in');
       }

@@ -115,6 +115,14 @@ export function mergeHeads(z: Value): Value {
   return op.reshape(z, [b, s, h * d]);
 }
 
+/** The positions a language-model head applies to: all of x [batch, pos, d], or ctx.headPositions. */
+export function atHeadPositions(x: Value, ctx: BuildContext): Value {
+  if (!ctx.headPositions) return x;
+  const g = x.graph;
+  const idx = g.constant(BigInt64Array.from(ctx.headPositions, (p) => BigInt(p)), [ctx.headPositions.length], g.uniqueName('head_positions'));
+  return op.gather(x, idx, 1);
+}
+
 /** Rows of `x` [batch, pos, d] at `index` [batch]: [batch, d]. */
 export function pickPositions(x: Value, index: Value): Value {
   const [b, , d] = x.shape;

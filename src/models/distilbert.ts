@@ -17,7 +17,7 @@ import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import { activation } from '../nn/layers.js';
 import { encoderActivation, encoderBlock, encoderBlockHooks, encoderBlockWeights, outside, type EncoderBlockNames } from './bert.js';
-import { attentionMask, baseConfig, dense, num, pickPositions, positionsFromMask, str } from './common.js';
+import { atHeadPositions, attentionMask, baseConfig, dense, num, pickPositions, positionsFromMask, str } from './common.js';
 import type { Architecture, BuildContext, ModelConfig, WeightSpec } from './types.js';
 
 const P = 'distilbert.';
@@ -129,7 +129,7 @@ export const distilbert: Architecture = {
     }
     if (head === 'masked_lm') {
       // vocab_transform, activation (config.activation), vocab_layer_norm, vocab_projector. [batch, pos, vocab]
-      const t = activation(linear(ctx, resid, 'vocab_transform'), act);
+      const t = activation(linear(ctx, atHeadPositions(resid, ctx), 'vocab_transform'), act);
       const n = op.layerNorm(t, W('vocab_layer_norm.weight'), W('vocab_layer_norm.bias'), -1, EPS);
       return { logits: linear(ctx, n, 'vocab_projector') };
     }

@@ -5,7 +5,7 @@
  */
 import * as op from '../graph/ops.js';
 import { activation, type Activation } from '../nn/layers.js';
-import { attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, pickPositions, positionsFromMask, splitHeads, str } from './common.js';
+import { atHeadPositions, attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, pickPositions, positionsFromMask, splitHeads, str } from './common.js';
 import type { Architecture, ModelConfig, WeightSpec } from './types.js';
 
 const P = 'transformer.';
@@ -101,7 +101,7 @@ export const gpt2: Architecture = {
       });
     }
     const final = g.tap('ln_final.hook_normalized', op.layerNorm(resid, W(`${P}ln_f.weight`), W(`${P}ln_f.bias`), -1, eps));
-    if (cls === 'GPT2LMHeadModel') return { logits: dense(final, W('lm_head.weight'), null, 'out_in') };
+    if (cls === 'GPT2LMHeadModel') return { logits: dense(atHeadPositions(final, ctx), W('lm_head.weight'), null, 'out_in') };
     if (cls === 'GPT2ForSequenceClassification') return { logits: dense(pickPositions(final, ctx.poolIndex), W('score.weight'), null, 'out_in') };
     return { logits: final };
   },

@@ -7,7 +7,7 @@
 import { fail } from '../errors.js';
 import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
-import { attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, positionsFromMask, splitHeads } from './common.js';
+import { atHeadPositions, attend, attentionMask, baseConfig, dense, mergeHeads, num, optNum, positionsFromMask, splitHeads } from './common.js';
 import { blockHooks } from './gpt2.js';
 import type { Architecture, BuildContext, ModelConfig, WeightSpec } from './types.js';
 
@@ -173,7 +173,7 @@ export const llama: Architecture = {
       });
     }
     const final = g.tap('ln_final.hook_normalized', op.rmsNorm(resid, W(`${P}norm.weight`), eps));
-    if (this.classes[cls] === 'causal_lm') return { logits: dense(final, W('lm_head.weight'), null, 'out_in') };
+    if (this.classes[cls] === 'causal_lm') return { logits: dense(atHeadPositions(final, ctx), W('lm_head.weight'), null, 'out_in') };
     return { logits: final };
   },
 

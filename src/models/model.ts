@@ -52,7 +52,11 @@ export interface Model {
   /** Every hook this model emits, TransformerLens names. */
   hookNames: string[];
   /** Build the forward graph for [batch, seq]; `logits` is the head's output. */
-  buildGraph(batch: number, seq: number): { graph: Graph; logits: Value; ctx: BuildContext };
+  /**
+   * Build the forward graph for [batch, seq]; `logits` is the head's output. `headPositions`
+   * applies a language-model head only at those positions.
+   */
+  buildGraph(batch: number, seq: number, opts?: { headPositions?: number[] }): { graph: Graph; logits: Value; ctx: BuildContext };
   /** Host feeds for a batch of inputs (ids, masks, positions). */
   feeds(inputs: ModelInputs): Record<string, HostTensor>;
   /** Forward pass; `capture` names hooks to return. */
@@ -161,7 +165,7 @@ export function createModel(parts: ModelParts): Model {
     numParameters += t.data.length;
   }
 
-  const buildGraph = (batch: number, seq: number) => {
+  const buildGraph = (batch: number, seq: number, opts: { headPositions?: number[] } = {}) => {
     const g = new Graph(`${config.modelType}-${className}`);
     const declared = new Map<string, Value>();
     const ctx: BuildContext = {
@@ -173,6 +177,7 @@ export function createModel(parts: ModelParts): Model {
       positionIds: g.input('position_ids', 'int64', [batch, seq]),
       tokenTypeIds: config.typeVocabSize > 0 ? g.input('token_type_ids', 'int64', [batch, seq]) : null,
       poolIndex: g.input('pool_index', 'int64', [batch]),
+      headPositions: opts.headPositions ?? null,
       weight: (name) => {
         let v = declared.get(name);
         if (!v) {
@@ -218,11 +223,13 @@ export function createModel(parts: ModelParts): Model {
     buildGraph,
     feeds,
     async forward(inputs, opts = {}) {
+      // Feeds first: they validate the inputs, so bad ids or lengths fail before a graph is built.
+      const inputFeeds = feeds(inputs);
       const batch = inputs.inputIds.length;
-      const seq = inputs.inputIds[0]?.length ?? 0;
+      const seq = inputs.inputIds[0]!.length;
       const { graph } = buildGraph(batch, seq);
       for (const name of opts.capture ?? []) captureTap(graph, name, `capture:${name}`);
-      const out = await runProgram(opts.executor ?? defaultExecutor(), compile(graph), { ...weights, ...feeds(inputs) }, { signal: opts.signal });
+      const out = await runProgram(opts.executor ?? defaultExecutor(), compile(graph), { ...weights, ...inputFeeds }, { signal: opts.signal });
       const captured: Record<string, HostTensor> = {};
       for (const name of opts.capture ?? []) captured[name] = out[`capture:${name}`];
       return { logits: out.logits, captured };

@@ -57,6 +57,11 @@ export interface BuildContext {
   tokenTypeIds: Value | null;
   /** [batch] int64: the position the classifier reads (first or last real token) */
   poolIndex: Value;
+  /**
+   * Language-model heads apply only at these positions when set (logits [batch, positions.length, vocab]):
+   * a target at one position needs only that position's logits, not a vocabulary-sized matrix per token.
+   */
+  headPositions: number[] | null;
   /** Declare (or fetch) a weight by its state_dict name, with its expected shape. */
   weight: (name: string) => Value;
 }

@@ -1,0 +1,27 @@
+/**
+ * The one list of attribution methods. The CLI (`glassbox explain --method`), the docs and the
+ * contract tests enumerate it; a new method joins by adding a row here.
+ */
+import { fail } from '../errors.js';
+import { inputXGradient, integratedGradients, saliency, smoothgrad, vargrad } from './gradient.js';
+import type { RegisteredMethod } from './method.js';
+
+export const METHODS: Record<string, RegisteredMethod> = {
+  saliency,
+  'input-x-gradient': inputXGradient,
+  'integrated-gradients': integratedGradients,
+  smoothgrad,
+  vargrad,
+};
+
+/** Names that map to a method with `at` required (Captum's layer variants). */
+export const ALIASES: Record<string, string> = {
+  'gradient-x-activation': 'input-x-gradient',
+  'layer-integrated-gradients': 'integrated-gradients',
+};
+
+export function getMethod(name: string): RegisteredMethod {
+  const m = METHODS[ALIASES[name] ?? name];
+  if (!m) fail('BAD_INPUT', `unknown method '${name}'`, { hint: `Methods: ${[...Object.keys(METHODS), ...Object.keys(ALIASES)].join(', ')}` });
+  return m;
+}
