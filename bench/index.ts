@@ -1,9 +1,12 @@
-/** `npm run bench`: prints the figures of every benchmark section in one run. */
+/** `npm run bench [engine|models|explain ...]`: prints the figures of every benchmark section in one run. */
 import { benchEngine } from './engine.js';
+import { benchExplain } from './explain.js';
 import { benchModels } from './models.js';
 import { defaultExecutor } from '../src/runtime/index.js';
 
 const only = process.argv.slice(2);
-if (only.length === 0 || only.includes('engine')) await benchEngine();
-if (only.length === 0 || only.includes('models')) await benchModels();
+const want = (s: string) => only.length === 0 || only.includes(s);
+if (want('engine')) await benchEngine();
+if (want('models')) await benchModels();
+if (want('explain')) await benchExplain();
 await defaultExecutor().dispose();

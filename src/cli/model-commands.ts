@@ -84,7 +84,9 @@ function addInputOptions(c: Command): Command {
 }
 
 const softmax = (x: Float32Array | number[]): number[] => {
-  const m = Math.max(...x);
+  // A loop, not Math.max(...x): spreading a 128k-entry vocabulary (Llama 3, Qwen2) overflows the stack.
+  let m = -Infinity;
+  for (const v of x) m = Math.max(m, v);
   const e = Array.from(x, (v) => Math.exp(v - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);

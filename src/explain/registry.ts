@@ -3,6 +3,7 @@
  * contract tests enumerate it; a new method joins by adding a row here.
  */
 import { fail } from '../errors.js';
+import { attention, attentionRollout, attentionXGradient } from './attention.js';
 import { inputXGradient, integratedGradients, saliency, smoothgrad, vargrad } from './gradient.js';
 import type { RegisteredMethod } from './method.js';
 
@@ -12,6 +13,9 @@ export const METHODS: Record<string, RegisteredMethod> = {
   'integrated-gradients': integratedGradients,
   smoothgrad,
   vargrad,
+  attention,
+  'attention-rollout': attentionRollout,
+  'attention-x-gradient': attentionXGradient,
 };
 
 /** Names that map to a method with `at` required (Captum's layer variants). */

@@ -19,14 +19,14 @@ export function prepareInput(model: Model, input: ExplainInput, opts: { truncate
   if (input.ids) {
     if (input.ids.length === 0) fail('BAD_INPUT', 'empty input: no token ids');
     const typeIds = input.typeIds ?? input.ids.map(() => 0);
-    const tokens = input.ids.map((id) => ({ id, text: model.tokenizer?.idToToken(id) ?? String(id), start: 0, end: 0, special: false }));
+    const tokens = input.ids.map((id, i) => ({ id, text: model.tokenizer?.idToToken(id) ?? String(id), start: 0, end: 0, special: false, typeId: typeIds[i] ?? 0 }));
     return { text: null, tokens, ids: [...input.ids], typeIds };
   }
   if (input.text === undefined) fail('BAD_INPUT', 'no input: give a text or token ids');
   const tok = model.tokenizer;
   if (!tok) fail('BAD_TOKENIZER', `${model.folder} has no tokenizer.json, so a text cannot be used`, { hint: 'Give token ids instead (--input-ids)' });
   const enc = tok.encode(input.text, { pair: input.pair, maxLength: model.config.maxPositions, truncation: opts.truncate ?? false });
-  const tokens = enc.ids.map((id, i) => ({ id, text: enc.tokens[i], start: enc.offsets[i][0], end: enc.offsets[i][1], special: enc.specialMask[i] }));
+  const tokens = enc.ids.map((id, i) => ({ id, text: enc.tokens[i], start: enc.offsets[i][0], end: enc.offsets[i][1], special: enc.specialMask[i], typeId: enc.typeIds[i] }));
   return { text: input.text, tokens, ids: enc.ids, typeIds: enc.typeIds };
 }
 
@@ -122,6 +122,7 @@ export function resolveTarget(
       start: enc ? base + enc.offsets[i][0] : 0,
       end: enc ? base + enc.offsets[i][1] : 0,
       special: false,
+      typeId: 0,
     }));
     const grown: PreparedInput = { text: input.text !== null && typeof spec.continuation === 'string' ? input.text + spec.continuation : input.text, tokens: [...input.tokens, ...extra], ids, typeIds: ids.map(() => 0) };
     const positions = cont.map((_, i) => S - 1 + i);

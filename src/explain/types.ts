@@ -12,6 +12,8 @@ export interface Token {
   start: number;
   end: number;
   special: boolean;
+  /** Segment (token type) id: 1 for the second text of a pair in BERT-style models. */
+  typeId: number;
 }
 
 /** A unit being attributed: a token, a word (merged subword pieces) or a custom span. */
@@ -125,6 +127,8 @@ export interface ExplainOptions extends TargetSpec {
   executor?: Executor;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** LIME: width of the exponential kernel on the cosine distance (Captum's kernel_width, default 1). */
+  kernelWidth?: number;
 }
 
 /** The input to explain: a text (tokenized by the model's tokenizer) or token ids. */
