@@ -69,6 +69,7 @@ function ids(v: string, flag: string): number[] {
 
 /** A progress bar per stage on the terminal (nothing when stderr is not a TTY). */
 function progressReporter(): { onProgress: (p: Progress) => void; finish: () => void } {
+  if (!process.stderr.isTTY) return { onProgress: () => undefined, finish: () => undefined };
   let bar: ProgressBar | null = null;
   let stage: string | undefined;
   return {

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { GlassboxError } from '../errors.js';
 import { decodeModel } from '../onnx/codec.js';
 import { fromOnnx } from '../graph/from-onnx.js';
+import { registerExplainCommand } from './explain-command.js';
 import { registerModelCommands } from './model-commands.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -38,6 +39,7 @@ export function buildCli(): Command {
     .exitOverride();
 
   registerModelCommands(program);
+  registerExplainCommand(program);
 
   program
     .command('onnx-info')
