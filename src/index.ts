@@ -13,4 +13,14 @@
  */
 export * from './core.js';
 export { createNodeExecutor, defaultExecutor, type NodeExecutorOptions } from './runtime/index.js';
+// Models, tokenizers, attribution and rendering (Node: they read files and use the native executor).
+export { loadModel, createModel, type Model, type LoadModelOptions, type ForwardResult } from './models/model.js';
+export { ARCHITECTURES, supportedModelTypes } from './models/registry.js';
+export { loadTokenizer, tokenizerFromJson, type Tokenizer, type Encoding } from './tokenize/index.js';
+export { explain } from './explain/explain.js';
+export { METHODS, getMethod } from './explain/registry.js';
+export { explainGeneration } from './explain/generation.js';
+export type { Attribution, ExplainOptions, ExplainInput, Target, Token, Feature } from './explain/types.js';
+export { faithfulness, type Faithfulness } from './metrics/faithfulness.js';
+export { toJson, renderTerminal, renderHtml, renderMatrixTerminal } from './render/index.js';
 // The browser executor lives in `glassbox/web` so that Node users do not load WebAssembly.

@@ -5,7 +5,11 @@
 import { fail } from '../errors.js';
 import { attention, attentionRollout, attentionXGradient } from './attention.js';
 import { inputXGradient, integratedGradients, saliency, smoothgrad, vargrad } from './gradient.js';
+import { lime } from './lime.js';
 import type { RegisteredMethod } from './method.js';
+import { occlusion } from './occlusion.js';
+import { partitionShap } from './partition.js';
+import { kernelShap, shapley, shapleySamplingMethod } from './shap.js';
 
 export const METHODS: Record<string, RegisteredMethod> = {
   saliency,
@@ -16,12 +20,20 @@ export const METHODS: Record<string, RegisteredMethod> = {
   attention,
   'attention-rollout': attentionRollout,
   'attention-x-gradient': attentionXGradient,
+  occlusion,
+  lime,
+  'kernel-shap': kernelShap,
+  shapley,
+  'shapley-sampling': shapleySamplingMethod,
+  'partition-shap': partitionShap,
 };
 
 /** Names that map to a method with `at` required (Captum's layer variants). */
 export const ALIASES: Record<string, string> = {
   'gradient-x-activation': 'input-x-gradient',
   'layer-integrated-gradients': 'integrated-gradients',
+  'feature-ablation': 'occlusion',
+  'leave-one-out': 'occlusion',
 };
 
 export function getMethod(name: string): RegisteredMethod {

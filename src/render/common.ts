@@ -97,10 +97,14 @@ export function textSegments(a: Attribution): Segment[] {
   });
   const out: Segment[] = [];
   let pos = 0;
+  let prevSpanned = true;
   a.tokens.forEach((t, i) => {
     const spanned = a.text !== null && t.end > t.start;
+    // Between spanned tokens the text's own gap; next to an unspanned one (a special token, or
+    // an ids input) a space.
     if (spanned && t.start > pos) out.push({ text: a.text!.slice(pos, t.start), feature: null, last: false });
-    else if (!spanned && i > 0) out.push({ text: ' ', feature: null, last: false });
+    else if (i > 0 && (!spanned || !prevSpanned)) out.push({ text: ' ', feature: null, last: false });
+    prevSpanned = spanned;
     const text = spanned ? a.text!.slice(t.start, t.end) : t.text;
     const feature = owner[i];
     const last = feature !== null && lastToken.get(feature) === i;

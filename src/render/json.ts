@@ -45,7 +45,7 @@ export function toJson(a: Attribution, opts: JsonOptions = {}): Record<string, J
     format: JSON_FORMAT,
     method: a.method,
     text: a.text,
-    tokens: a.tokens.map((t) => ({ text: t.text, id: t.id, start: t.start, end: t.end, special: t.special })),
+    tokens: a.tokens.map((t) => ({ text: t.text, id: t.id, start: t.start, end: t.end, special: t.special, typeId: t.typeId })),
     features: a.features.map((f) => ({ label: f.label, tokens: [...f.tokens] })),
     scores: toPlain(a.scores),
     target: toPlain({

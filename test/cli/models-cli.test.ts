@@ -19,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/models/registry.js';
 import { readSafetensors, writeSafetensors } from '../../src/models/safetensors.js';
 import { tensor, type HostTensor } from '../../src/runtime/tensor.js';
+import { VOCAB, tinyBertTokenizerJson } from '../helpers/tiny-bert.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURES = join(ROOT, '../shared/fixtures/hf-reference');
@@ -102,42 +103,6 @@ before(() => {
   const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, `build failed: ${r.stdout}${r.stderr}`);
 });
-
-// ---------------------------------------------------------------------------------------------
-// A tiny WordPiece tokenizer for tiny-bert-cls (vocab 64), in tokenizer.json's format
-// (as ../shared/fixtures/tokenizers/bert-base-uncased/tokenizer.json writes it).
-
-const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-const WORDS = [
-  'the', 'a', 'is', 'was', 'good', 'bad', 'movie', 'film', 'great', 'terrible', 'i', 'you', 'it', 'this', 'that',
-  'and', 'or', 'not', 'very', 'really', 'love', 'hate', 'like', 'story', 'plot', 'acting', 'actor', 'are', 'were', 'be',
-  'of', 'to', 'in', 'on', 'with', 'for', 'at', 'my', 'hello', 'world', 'fun', 'boring', 'best', 'worst', 'ever', 'so',
-  '.', ',', '!', '?', "'", 'un', '##s', '##ing', '##ed', '##ly', 'end', 'time', 'day',
-];
-const VOCAB: Record<string, number> = Object.fromEntries([...SPECIALS, ...WORDS].map((w, i) => [w, i]));
-
-function tinyBertTokenizerJson(): object {
-  const special = (id: string) => ({ SpecialToken: { id, type_id: 0 } });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [special('[CLS]'), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]')],
-      pair: [special('[CLS]'), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]'), { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
-      special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [VOCAB['[CLS]']], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [VOCAB['[SEP]']], tokens: ['[SEP]'] },
-      },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: VOCAB },
-  };
-}
 
 /** A model folder: a fixture's config.json and model.safetensors, plus extra files. */
 function makeFolder(name: string, from: string, extra: Record<string, string | Buffer> = {}): string {

@@ -38,9 +38,9 @@ function textAttribution(): Attribution {
     return [start, at] as const;
   });
   const tokens = [
-    { id: 101, text: '[CLS]', start: 0, end: 0, special: true },
-    ...words.map((w, i) => ({ id: 1000 + i, text: w, start: spans[i][0], end: spans[i][1], special: false })),
-    { id: 102, text: '[SEP]', start: 0, end: 0, special: true },
+    { id: 101, text: '[CLS]', start: 0, end: 0, special: true, typeId: 0 },
+    ...words.map((w, i) => ({ id: 1000 + i, text: w, start: spans[i][0], end: spans[i][1], special: false, typeId: 0 })),
+    { id: 102, text: '[SEP]', start: 0, end: 0, special: true, typeId: 0 },
   ];
   const scores = [0.01, 0.05, 0.8, -0.1, -0.45, 0.3, 0];
   return {
@@ -67,7 +67,7 @@ function idsAttribution(): Attribution {
   return {
     method: 'attention',
     text: null,
-    tokens: texts.map((t, i) => ({ id: i + 5, text: t, start: 0, end: 0, special: false })),
+    tokens: texts.map((t, i) => ({ id: i + 5, text: t, start: 0, end: 0, special: false, typeId: 0 })),
     features: texts.map((t, i) => ({ label: t, tokens: [i] })),
     scores: [0.2, 0.5, 0.1, NaN, 0.2],
     target: { kind: 'next-token', ids: [7], labels: [XSS], positions: [S - 1], foil: null, score: 'logit', description: `next token after position ${S - 1}: ${JSON.stringify(XSS)} (logit)` },
@@ -94,7 +94,7 @@ describe('toJson', () => {
       const required = DOC_KEYS.filter((k) => !OPTIONAL.includes(k));
       const expected = [...required, ...(typeof a.quality.completenessDelta === 'number' ? ['delta'] : [])];
       assert.deepEqual(Object.keys(j).sort(), expected.sort());
-      assert.deepEqual(Object.keys((j.tokens as object[])[0]).sort(), ['end', 'id', 'special', 'start', 'text']);
+      assert.deepEqual(Object.keys((j.tokens as object[])[0]).sort(), ['end', 'id', 'special', 'start', 'text', 'typeId']);
       assert.deepEqual(Object.keys((j.features as object[])[0]).sort(), ['label', 'tokens']);
     }
   });
@@ -103,7 +103,7 @@ describe('toJson', () => {
     const j = toJson(a, { full: true });
     assert.equal(j.delta, 0.0012);
     assert.deepEqual((j.quality as Record<string, number>).completenessDelta, 0.0012);
-    assert.deepEqual(j.full, a.full);
+    assert.deepEqual(j.full, a.full!.map((r) => r.map((v) => v + 0)), '-0 written as 0, as JSON does');
     assert.ok(!('extra' in j));
     const b = toJson(idsAttribution(), { full: true, extra: true });
     assert.ok(!('full' in b), 'no full when the attribution has none');
@@ -127,7 +127,7 @@ describe('renderTerminal', () => {
     assert.match(head, /class positive \(logit\)/);
     assert.match(head, /p=0\.873/);
     assert.match(out, /completeness delta 0\.0012/);
-    assert.match(out, /top 5: this \+0\.8, movie -0\.45, /);
+    assert.ok(out.includes(`top 5: loved +0.8, ${XSS} -0.45, movie +0.3, this -0.1, I +0.05`));
     assert.match(out, /I\[\+0\.05\] loved\[\+0\.8\] this\[-0\.1\]/, 'the original text, spaces kept');
   });
   it('with colour: ANSI 256-colour or truecolor backgrounds', () => {
@@ -136,7 +136,7 @@ describe('renderTerminal', () => {
     assert.ok(c256.includes(`\x1b[48;5;${xterm256(divergingColor(1))}m`), 'the strongest positive feature in full red');
     assert.ok(c256.includes('\x1b[0m'));
     const tc = renderTerminal(a, { color: true, palette: 'truecolor' });
-    const [r, g, b] = divergingColor(-0.45 / 0.8);
+    const [r, g, b] = divergingColor(-0.45 / 0.8); // the XSS token's score over the largest |score|
     assert.ok(tc.includes(`\x1b[48;2;${r};${g};${b}m`), 'a negative feature in blue');
   });
   it('never passes control characters from token text to the terminal', () => {
@@ -148,10 +148,10 @@ describe('renderTerminal', () => {
     }
   });
   it('wraps at the width', () => {
-    const out = renderTerminal(textAttribution(), { color: false, width: 24 });
+    const out = renderTerminal(textAttribution(), { color: false, width: 40 });
     const body = out.split('\n').slice(1, -2);
     assert.ok(body.length > 1);
-    for (const line of body) assert.ok([...line].length <= 24, `line too long: ${JSON.stringify(line)}`);
+    for (const line of body) assert.ok([...line].length <= 40, `line too long: ${JSON.stringify(line)}`);
   });
   it('colour by default only on a TTY without NO_COLOR', () => {
     assert.equal(colorDefault(true, {}), true);
@@ -172,16 +172,18 @@ describe('renderMatrixTerminal', () => {
   it('labels, values, and colour on request', () => {
     const plain = renderMatrixTerminal(['a', 'bb'], ['x', 'y'], [[0.5, 0.25], [0, 1]], { color: false, title: 'layer 0' });
     assert.ok(!plain.includes('\x1b'));
-    for (const s of ['layer 0', 'a', 'bb', 'x', 'y', '0.500', '0.250', '1.000']) assert.ok(plain.includes(s), s);
+    for (const s of ['layer 0', 'a', 'bb', 'x', 'y', '0.50', '0.25', '0.00', '1.00']) assert.ok(plain.includes(s), s);
     const coloured = renderMatrixTerminal(['a', 'bb'], ['x', 'y'], [[0.5, 0.25], [0, 1]], { color: true });
     assert.match(coloured, /\x1b\[48;/);
   });
 });
 
-/** Tags outside scripts and styles, for a structural check of the page. */
-function tagsOutsideScripts(html: string): string[] {
+/** Start tags outside scripts and styles, with their attribute names (quoted values skipped). */
+function tagsOutsideScripts(html: string): { name: string; attributes: string[] }[] {
   const stripped = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/g, '').replace(/<style>[\s\S]*?<\/style>/g, '');
-  return [...stripped.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9]*)/g)].map((m) => m[1].toLowerCase());
+  const attribute = /\s+([^\s"'>\/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?/g;
+  const tag = /<([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s"'>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
+  return [...stripped.matchAll(tag)].map((m) => ({ name: m[1].toLowerCase(), attributes: [...m[2].matchAll(attribute)].map((a) => a[1].toLowerCase()) }));
 }
 
 const ALLOWED_TAGS = new Set(['html', 'head', 'meta', 'title', 'body', 'h1', 'h2', 'h3', 'section', 'p', 'b', 'div', 'span', 'table', 'caption', 'tr', 'th', 'td', 'label', 'select', 'svg']);
@@ -190,8 +192,12 @@ function checkPage(html: string, hostile: string[]): void {
   assert.ok(!/https?:\/\//.test(html), 'no http(s) reference: nothing is fetched');
   assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
   assert.ok(!html.includes('<img'), 'no raw <img');
-  assert.ok(!/<[^>]*\sonerror\s*=/i.test(html), 'no onerror attribute anywhere');
-  for (const tag of tagsOutsideScripts(html)) assert.ok(ALLOWED_TAGS.has(tag), `unexpected element <${tag}>`);
+  const tags = tagsOutsideScripts(html);
+  assert.equal(tags.length, (html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/g, '').replace(/<style>[\s\S]*?<\/style>/g, '').match(/<[a-zA-Z]/g) ?? []).length, 'every < that opens a tag parses as one');
+  for (const { name, attributes } of tags) {
+    assert.ok(ALLOWED_TAGS.has(name), `unexpected element <${name}>`);
+    for (const at of attributes) assert.ok(!at.startsWith('on'), `event handler attribute ${at} on <${name}>`);
+  }
   const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
   const data = scripts.filter((m) => m[1].includes('application/json'));
   const code = scripts.filter((m) => !m[1].includes('application/json'));
@@ -214,7 +220,7 @@ describe('renderHtml', () => {
     checkPage(html, []);
     assert.ok(html.includes(`&lt;img src=x onerror=alert(1)&gt;`), 'the token shows as text');
     for (const t of ['I', 'loved', 'movie', '[CLS]']) assert.ok(html.includes(`>${t}</span>`), t);
-    assert.ok(html.includes('title="this: 0.8 (token 3)"'), 'the exact score on hover');
+    assert.ok(html.includes('title="loved: 0.8 (token 2)"'), 'the exact score on hover');
     for (const s of ['Settings', 'gauss-legendre', 'Quality', 'completeness delta', 'Faithfulness', 'comprehensiveness', 'sufficiency', '-0.8', '+0.8']) assert.ok(html.includes(s), s);
     assert.ok(!html.includes('<script'), 'no head view, no script');
   });
@@ -245,6 +251,92 @@ describe('renderHtml', () => {
     const withAtt = renderHtml(b, { attentions: att });
     assert.ok(withAtt.includes('id="gb-data-attentions"'));
     checkPage(withAtt, b.tokens.map((t) => t.text));
+  });
+});
+
+/** Just enough DOM to run the head-view script: elements that record attributes, children and text. */
+interface FakeElement {
+  tag: string;
+  attributes: Record<string, string>;
+  children: FakeElement[];
+  textContent: string;
+  value: string;
+  namespaceURI?: string;
+  firstChild: FakeElement | null;
+  setAttribute(k: string, v: string): void;
+  getAttribute(k: string): string | null;
+  appendChild(c: FakeElement): FakeElement;
+  removeChild(c: FakeElement): void;
+  addEventListener(type: string, f: () => void): void;
+  querySelector(sel: string): FakeElement;
+}
+
+function fakeElement(tag: string, parts: Record<string, FakeElement> = {}): FakeElement {
+  const e: FakeElement = {
+    tag,
+    attributes: {},
+    children: [],
+    textContent: '',
+    value: '',
+    get firstChild() {
+      return this.children[0] ?? null;
+    },
+    setAttribute(k, v) {
+      this.attributes[k] = v;
+    },
+    getAttribute(k) {
+      return this.attributes[k] ?? null;
+    },
+    appendChild(c) {
+      this.children.push(c);
+      return c;
+    },
+    removeChild(c) {
+      this.children.splice(this.children.indexOf(c), 1);
+    },
+    addEventListener() {},
+    querySelector(sel) {
+      return parts[sel];
+    },
+  };
+  return e;
+}
+
+function runHeadView(html: string): FakeElement {
+  const code = /<script nonce="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1];
+  const blocks = new Map([...html.matchAll(/<script type="application\/json" id="([^"]+)">([\s\S]*?)<\/script>/g)].map((m) => [m[1], m[2]]));
+  const id = /class="gb-heads" data-src="([^"]+)"/.exec(html)![1];
+  const svg = Object.assign(fakeElement('svg'), { namespaceURI: 'svg-namespace' });
+  const box = fakeElement('div', { svg, '.gb-layer': fakeElement('select'), '.gb-head': fakeElement('select') });
+  box.setAttribute('data-src', id);
+  const document = {
+    querySelectorAll: (sel: string) => (sel === '.gb-heads' ? [box] : []),
+    getElementById: (x: string) => (blocks.has(x) ? { textContent: blocks.get(x)! } : null),
+    createElement: (tag: string) => fakeElement(tag),
+    createElementNS: (ns: string, tag: string) => {
+      assert.equal(ns, 'svg-namespace', 'SVG elements in the page\'s own SVG namespace');
+      return fakeElement(tag);
+    },
+  };
+  new Function('document', code)(document);
+  return svg;
+}
+
+describe('the head-view script (on a minimal fake DOM)', () => {
+  it('draws the selected layer: one line per weight above 0.005, tokens as text', () => {
+    const a = idsAttribution();
+    const svg = runHeadView(renderHtml(a));
+    const att = a.extra!.attentions as number[][][][];
+    const mean = att[1][0].map((row, q) => row.map((v, k) => (v + att[1][1][q][k]) / 2));
+    const lines = svg.children.filter((c) => c.tag === 'line');
+    assert.equal(lines.length, mean.flat().filter((w) => w > 0.005).length);
+    for (const l of lines) {
+      const q = (Number(l.attributes.y1) - 28 - 11) / 22;
+      const k = (Number(l.attributes.y2) - 28 - 11) / 22;
+      assert.ok(Math.abs(Number(l.attributes['stroke-opacity']) - mean[q][k]) < 1e-5, `line ${q} -> ${k}`);
+    }
+    const texts = svg.children.filter((c) => c.tag === 'text').map((c) => c.children.find((t) => t.tag === 'title')?.textContent ?? c.textContent);
+    for (const t of a.tokens) assert.equal(texts.filter((x) => x === t.text).length, 2, `token ${JSON.stringify(t.text)} in both columns`);
   });
 });
 
