@@ -35,6 +35,7 @@ interface ExplainCliOptions {
   samples?: string;
   seed?: string;
   noise?: string;
+  kernelWidth?: string;
   base?: string;
   layer?: string;
   head?: string;
@@ -110,6 +111,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--at <hook>', 'attribute at a hook instead of the word embeddings, e.g. blocks.3.hook_resid_pre')
     .option('--samples <n>', 'samples for sampling methods (LIME, SHAP, SmoothGrad)')
     .option('--seed <s>', 'random seed (default 0)')
+    .option('--kernel-width <w>', 'LIME: width of the exponential kernel on cosine distance (default 1)')
     .option('--noise <level>', 'SmoothGrad/VarGrad noise, a fraction of the input range (default 0.15)')
     .option('--base <method>', 'SmoothGrad/VarGrad: the gradient method to wrap (default saliency)')
     .option('--layer <l>', 'attention methods: layer index or all')
@@ -157,6 +159,7 @@ export function registerExplainCommand(program: Command): void {
         samples: int(o.samples, '--samples', 1),
         seed: int(o.seed, '--seed'),
         noise: num(o.noise, '--noise'),
+        kernelWidth: num(o.kernelWidth, '--kernel-width'),
         base: o.base as ExplainOptions['base'],
         layer: o.layer === undefined ? undefined : o.layer === 'all' ? 'all' : int(o.layer, '--layer'),
         head: o.head === undefined ? undefined : o.head === 'all' ? 'all' : int(o.head, '--head'),

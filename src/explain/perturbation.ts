@@ -357,6 +357,7 @@ export function perturbationMethod(name: string, summary: string, core: (game: F
     gradients: false,
     at: 'embed',
     async run(ctx) {
+      if (ctx.features.length === 0) fail('BAD_INPUT', `${name}: there are no features to attribute`, { hint: 'Give at least one span, or group by tokens or words' });
       const game = await featureGame(ctx);
       const r = await core(game, ctx);
       const sum = r.values.reduce((a, b) => a + b, 0);

@@ -28,7 +28,7 @@ export const METHODS: Record<string, RegisteredMethod> = {
   'partition-shap': partitionShap,
 };
 
-/** Names that map to a method with `at` required (Captum's layer variants). */
+/** Other names for methods: Captum's layer variants (used with --at) and occlusion's synonyms. */
 export const ALIASES: Record<string, string> = {
   'gradient-x-activation': 'input-x-gradient',
   'layer-integrated-gradients': 'integrated-gradients',

@@ -182,10 +182,11 @@ export function groupFeatures(input: PreparedInput, group: ExplainOptions['group
     tokens.forEach((t, i) => {
       const prev = out[out.length - 1];
       const prevTok = prev ? tokens[prev.tokens[prev.tokens.length - 1]] : null;
-      // A piece continues the previous word when its span starts where the previous ended
-      // and it does not start with whitespace (BPE) or it is a ## piece (WordPiece).
+      // A piece continues the previous word when its span starts where the previous one
+      // ended, both sides are word characters (so punctuation stays its own feature) and it
+      // does not start with whitespace (BPE's leading space marks a new word).
       const continues =
-        prevTok && !t.special && !prevTok.special && t.end > t.start && prevTok.end === t.start && text !== null && !/^\s/.test(text.slice(t.start, t.end)) && /\w$/.test(text.slice(prevTok.start, prevTok.end));
+        prevTok && !t.special && !prevTok.special && t.end > t.start && prevTok.end === t.start && text !== null && /^\w/.test(text.slice(t.start, t.end)) && /\w$/.test(text.slice(prevTok.start, prevTok.end));
       if (continues) {
         prev.tokens.push(i);
         prev.label = text!.slice(tokens[prev.tokens[0]].start, t.end);

@@ -71,7 +71,7 @@ export function toJson(a: Attribution, opts: JsonOptions = {}): Record<string, J
 /** Markdown for the README: the JSON format, key by key. */
 export const JSON_FORMAT_DOC = `## JSON output
 
-\`glassbox explain --json\` and \`toJson(attribution)\` give one object per explanation. It is plain
+\`glassbox explain --format json\` and \`toJson(attribution)\` give one object per explanation. It is plain
 JSON: non-finite numbers are written as \`null\`, and keys whose value is unknown are left out
 (optional keys are marked below).
 
@@ -80,7 +80,7 @@ JSON: non-finite numbers are written as \`null\`, and keys whose value is unknow
 | \`format\` | string | \`"${JSON_FORMAT}"\`; changes only when the format changes incompatibly |
 | \`method\` | string | the attribution method, e.g. \`"integrated-gradients"\` |
 | \`text\` | string \\| null | the input text; \`null\` when the input was token ids |
-| \`tokens\` | array | one object per input token: \`text\` (the tokenizer's token string), \`id\`, \`start\` and \`end\` (UTF-16 indices into \`text\`; \`0, 0\` for added special tokens and id inputs), \`special\` (boolean) |
+| \`tokens\` | array | one object per input token: \`text\` (the tokenizer's token string), \`id\`, \`start\` and \`end\` (UTF-16 indices into \`text\`; \`0, 0\` for added special tokens and id inputs), \`special\` (boolean), \`typeId\` (segment) |
 | \`features\` | array | the units scored: \`label\` and \`tokens\` (indices into \`tokens\`). One per token by default; words or custom spans with \`--group\` |
 | \`scores\` | number[] | one score per feature, in the order of \`features\`; positive values support the target |
 | \`target\` | object | what is explained: \`kind\` (\`"class"\`, \`"next-token"\` or \`"continuation"\`), \`ids\`, \`labels\`, \`positions\` (language models: the positions whose logits are read), \`foil\` (\`{id, label}\` or \`null\`), \`score\` (\`"logit"\`, \`"prob"\` or \`"logprob"\`), \`description\` |
@@ -90,5 +90,6 @@ JSON: non-finite numbers are written as \`null\`, and keys whose value is unknow
 | \`quality\` | object | diagnostics, each optional: \`fx\` (f at the input), \`fBaseline\`, \`completenessDelta\` (integrated gradients: sum of attributions − (f(x) − f(baseline))), \`surrogateR2\` (LIME / KernelSHAP weighted R²), \`standardError\` (sampling methods: mean per-feature standard error); methods may add others |
 | \`delta\` | number | optional: the completeness delta again, at the top level, when the method has one |
 | \`full\` | number[][] | optional, only when asked (\`--full\`): per token and dimension of the attribution point, \`[token][dim]\` |
+| \`faithfulness\` | object | optional, with \`--faithfulness\`: \`bins\` (top-k%), \`counts\`, \`p\`, \`comprehensiveness\` and \`sufficiency\` per bin, their means \`aopcComprehensiveness\` / \`aopcSufficiency\`, the same under \`random\` (rankings averaged), \`beatsRandom\`, \`baseline\` |
 | \`extra\` | object | optional, only when asked: the method's own data, e.g. \`attentions\` (\`[layer][head][query][key]\`), \`rollout\` or \`matrix\` (\`[query][key]\`) for the attention methods |
 `;

@@ -13,19 +13,21 @@
  * atol 1e-4 as the fixtures' README suggests.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { GlassboxError } from '../../src/errors.js';
 import { explain } from '../../src/explain/explain.js';
 import { limeFit } from '../../src/explain/lime.js';
 import { prepare } from '../../src/explain/method.js';
 import { occlusionValues } from '../../src/explain/occlusion.js';
-import { type ClusterRow, owenValues, partitionTree, textClustering } from '../../src/explain/partition.js';
+import { type ClusterRow, featureSegments, owenValues, partitionTree, textClustering } from '../../src/explain/partition.js';
 import { featureGame, gameFrom, uniform, type ValueFn } from '../../src/explain/perturbation.js';
 import { exactShapley, kernelShapFit, shapleySampling } from '../../src/explain/shap.js';
-import type { ExplainOptions } from '../../src/explain/types.js';
+import type { ExplainOptions, Token } from '../../src/explain/types.js';
 import { loadModel, type Model } from '../../src/models/model.js';
+import { tinyBertTokenizerJson } from '../helpers/tiny-bert.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
 
@@ -195,6 +197,18 @@ describe('perturbation cores on closed-form games', () => {
     assert.deepEqual([leaves[root[0]], leaves[root[1]]], [[0, 1, 2, 3], [4, 5, 6]]);
   });
 
+  it("the Text masker's segments: a token's text up to the next token, specials empty, '##' for word continuations", () => {
+    const text = "I can't, but";
+    const tok = (t: string, start: number, end: number, special = false): Token => ({ id: 0, text: t, start, end, special, typeId: 0 });
+    const tokens = [tok('[CLS]', 0, 0, true), tok('I', 0, 1), tok('can', 2, 5), tok("'", 5, 6), tok('t', 6, 7), tok(',', 7, 8), tok('but', 9, 12), tok('[SEP]', 0, 0, true)];
+    const features = tokens.map((t, i) => ({ label: t.text, tokens: [i] }));
+    assert.deepEqual(featureSegments(text, tokens, features), ['', 'I ', 'can', "'", 't', ', ', 'but', '']);
+    // Apostrophe endings merge first (+15): "can" + "'" (node 8), then that + "t".
+    const rows = textClustering(featureSegments(text, tokens, features));
+    assert.equal(rows.length, 7);
+    assert.deepEqual(rows.slice(0, 2).map((r) => r.slice(0, 2)), [[2, 3], [8, 4]]);
+  });
+
   it('errors: exact Shapley beyond 12 players names n and the alternatives', async () => {
     await assert.rejects(exactShapley(gameFrom(13, () => 0), 13), (e: GlassboxError) => e.code === 'BAD_INPUT' && /n = 13/.test(e.message) && /shapley-sampling/.test(e.message));
     await assert.rejects(limeFit(linear, n, { kernelWidth: 0 }), (e: GlassboxError) => e.code === 'BAD_INPUT');
@@ -308,6 +322,17 @@ describe('tiny-gpt2: the methods run the same cores on the transformer game', as
     const [ssFew, ssMany] = [await err('shapley-sampling', 4), await err('shapley-sampling', 400)];
     assert.ok(ssMany < ssFew / 4 && ssMany < 0.1 * scale, `shapley-sampling ${ssMany} (400) vs ${ssFew} (4)`);
   });
+  it('features of several tokens drop together: Shapley over two spans from occlusion over the same spans', async () => {
+    const c = cases[0];
+    const opts = { ...options, group: { spans: [[0, 2], [2, 5]] as [number, number][] } };
+    const occ = await explain(model, { ids: c.input_ids }, { ...opts, method: 'occlusion' });
+    const sh = await explain(model, { ids: c.input_ids }, { ...opts, method: 'shapley' });
+    // v(A) = f(x) - occ_B, v(B) = f(x) - occ_A; phi_A = (v(A) - v(∅)) / 2 + (f(x) - v(B)) / 2.
+    const [fx, f0] = [occ.quality.fx!, occ.quality.fBaseline!];
+    const phiA = (fx - occ.scores[1] - f0) / 2 + occ.scores[0] / 2;
+    close(sh.scores, [phiA, fx - f0 - phiA], 1e-5, 'two-span Shapley');
+    assert.ok(Math.abs(fx - f0 - c.attribution.shapley_values!.efficiency_target) < 1e-4, 'f(∅) drops every token');
+  });
   it('shapley beyond 12 features is a BAD_INPUT naming n; a cancelled run stops with CANCELLED', async () => {
     const ids = Array.from({ length: 13 }, (_, i) => (i * 5) % 64);
     await assert.rejects(explain(model, { ids }, { ...options, method: 'shapley' }), (e: GlassboxError) => e.code === 'BAD_INPUT' && /n = 13/.test(e.message));
@@ -321,4 +346,23 @@ describe('tiny-gpt2: the methods run the same cores on the transformer game', as
     });
     await assert.rejects(run, (e: GlassboxError) => e.code === 'CANCELLED');
   });
+});
+
+describe('tiny-bert-cls with a tokenizer: Partition SHAP on text, by tokens and by words', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glassbox-perturbation-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(FIXTURES, 'tiny-bert-cls', f), join(dir, f));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tinyBertTokenizerJson()));
+  for (const group of ['tokens', 'words'] as const) {
+    it(`${group}: one merge per feature pair, exact within the default budget, sums to f(x) - f(baseline)`, async () => {
+      const model = await loadModel(dir);
+      const a = await explain(model, { text: 'I really loved this movie, but not the end.' }, { method: 'partition-shap', target: 1, group });
+      const rows = a.extra!.clustering as ClusterRow[];
+      assert.equal(rows.length, a.features.length - 1);
+      assert.equal(rows[rows.length - 1][3], a.features.length);
+      assert.equal(a.settings.exact, true);
+      const target = a.quality.fx! - a.quality.fBaseline!;
+      assert.ok(Math.abs(sum(a.scores) - target) <= 1e-5 * Math.abs(target), `sum ${sum(a.scores)} vs ${target}`);
+    });
+  }
 });

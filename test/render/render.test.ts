@@ -81,11 +81,11 @@ function idsAttribution(): Attribution {
 
 /** The documented top-level keys, read from the doc's table. */
 const DOC_KEYS = [...JSON_FORMAT_DOC.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
-const OPTIONAL = ['delta', 'full', 'extra'];
+const OPTIONAL = ['delta', 'full', 'faithfulness', 'extra'];
 
 describe('toJson', () => {
   it('documents its keys', () => {
-    assert.deepEqual(DOC_KEYS, ['format', 'method', 'text', 'tokens', 'features', 'scores', 'target', 'prediction', 'at', 'settings', 'quality', 'delta', 'full', 'extra']);
+    assert.deepEqual(DOC_KEYS, ['format', 'method', 'text', 'tokens', 'features', 'scores', 'target', 'prediction', 'at', 'settings', 'quality', 'delta', 'full', 'faithfulness', 'extra']);
   });
   it('round-trips through JSON and has exactly the documented keys', () => {
     for (const a of [textAttribution(), idsAttribution()]) {
