@@ -39,6 +39,11 @@ export interface Executor {
     fetch?: string[],
     opts?: RunOptions,
   ): Promise<Record<string, HostTensor>>;
+  /**
+   * Creates (or finds) the cached session for `model` without running it: session creation
+   * can then be timed, or done ahead of the first call.
+   */
+  prepare(model: CompiledModel): Promise<void>;
   /** Releases every cached session; the executor cannot be used afterwards. */
   dispose(): Promise<void>;
 }

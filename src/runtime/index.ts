@@ -35,6 +35,7 @@ export function defaultExecutor(): Executor {
   const handle: Executor = {
     name: exec.name,
     run: (model, feeds, fetch, opts) => exec.run(model, feeds, fetch, opts),
+    prepare: (model) => exec.prepare(model),
     dispose: async () => {
       if (shared === handle) shared = undefined;
       await exec.dispose();

@@ -134,6 +134,7 @@ export function createOrtExecutor(spec: OrtExecutorSpec): Executor {
         return mine;
       });
     },
+    prepare: (model) => cache.use(model, async () => undefined),
     dispose: () => cache.clear(),
   };
 }

@@ -222,6 +222,28 @@ describe('zero-copy feeds', () => {
   });
 });
 
+describe('prepare', () => {
+  test('creates the session once, ahead of the first run', async () => {
+    let created = 0;
+    const counting: OrtApi = {
+      Tensor: ortNode.Tensor,
+      InferenceSession: {
+        create: async (...args: unknown[]) => {
+          created++;
+          return (ortNode.InferenceSession.create as (...a: unknown[]) => Promise<ortNode.InferenceSession>)(...args);
+        },
+      } as OrtApi['InferenceSession'],
+    };
+    const exec = createOrtExecutor({ name: 'counting', ort: counting, sessionOptions: {} });
+    await exec.prepare(compiledBlock);
+    assert.equal(created, 1);
+    await exec.run(compiledBlock, blockFeeds(), ['y']);
+    await exec.prepare(compiledBlock);
+    assert.equal(created, 1, 'the prepared session is reused');
+    await exec.dispose();
+  });
+});
+
 describe('defaultExecutor', () => {
   test('is shared, and a fresh one follows a dispose', async () => {
     const a = defaultExecutor();
