@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { GlassboxError } from '../errors.js';
 import { decodeModel } from '../onnx/codec.js';
 import { fromOnnx } from '../graph/from-onnx.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerModelCommands } from './model-commands.js';
 
@@ -40,6 +41,7 @@ export function buildCli(): Command {
 
   registerModelCommands(program);
   registerExplainCommand(program);
+  registerDemoCommand(program);
 
   program
     .command('onnx-info')

@@ -9,6 +9,7 @@ import { loadModel, type Model } from '../models/model.js';
 import { ARCHITECTURES } from '../models/registry.js';
 import { loadTokenizer, type Encoding, type Tokenizer } from '../tokenize/index.js';
 import { createProgressBar } from '../util/progress.js';
+import { defaultModelPath } from '../train/default-model.js';
 
 interface InputOptions {
   text?: string;
@@ -31,6 +32,11 @@ function parseIdList(s: string, flag: string): number[] {
     fail('BAD_INPUT', `${flag} '${s}' is not a comma-separated list of non-negative integers`, { hint: `For example ${flag} 5,17,3` });
   }
   return parts.map(Number);
+}
+
+/** The --model argument, or the bundled default model. */
+export function resolveModelArg(id: string | undefined): string {
+  return id ?? defaultModelPath();
 }
 
 /** Model loading with a download progress bar on the terminal. */
