@@ -15,6 +15,9 @@
 import { fail } from '../errors.js';
 import { defineMethod, type MethodContext, type MethodOutput, sumPerToken, toRows } from './method.js';
 import { integrationPoints, type IntegrationRule } from './quadrature.js';
+import { gaussian } from '../util/random.js';
+
+export { gaussian };
 
 type Core = (ctx: MethodContext, x: Float32Array) => Promise<{ values: Float64Array; quality: Record<string, number>; settings: Record<string, unknown> }>;
 
@@ -58,19 +61,6 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** mulberry32 and Box-Muller: seeded Gaussian noise. */
-export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(Math.max(u(), 1e-300))) * Math.cos(2 * Math.PI * u());
 }
 
 /** SmoothGrad / VarGrad over a base method: attributions at x + N(0, sigma^2), sigma = noise * (max(x) - min(x)). */

@@ -69,17 +69,7 @@ export function coalitionKey(row: Uint8Array): string {
 // ---------------------------------------------------------------------------------------------
 // Random numbers
 
-/** mulberry32: a seeded uniform generator on [0, 1) (the same generator as gradient.ts's `gaussian`). */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { uniform } from '../util/random.js';
 
 /** A uniform random permutation of 0..n-1 (Fisher-Yates). */
 export function randomPermutation(n: number, rand: () => number): number[] {

@@ -18,6 +18,7 @@ import { createScorer } from '../explain/scorer.js';
 import type { Attribution, BaselineSpec, Progress } from '../explain/types.js';
 import type { Model } from '../models/model.js';
 import type { Executor } from '../runtime/executor.js';
+import { uniform } from '../util/random.js';
 
 export const ERASER_BINS = [1, 5, 10, 20, 50];
 
@@ -51,17 +52,6 @@ export interface Faithfulness extends FaithfulnessCurve {
   /** comprehensiveness above random and sufficiency below random. */
   beatsRandom: { comprehensiveness: boolean; sufficiency: boolean };
   baseline: BaselineSpec;
-}
-
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function faithfulness(model: Model, a: Attribution, opts: FaithfulnessOptions = {}): Promise<Faithfulness> {
