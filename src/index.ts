@@ -23,4 +23,5 @@ export { explainGeneration } from './explain/generation.js';
 export type { Attribution, ExplainOptions, ExplainInput, Target, Token, Feature } from './explain/types.js';
 export { faithfulness, type Faithfulness } from './metrics/faithfulness.js';
 export { toJson, renderTerminal, renderHtml, renderMatrixTerminal } from './render/index.js';
+export * from './surrogate/index.js';
 // The browser executor lives in `glassbox/web` so that Node users do not load WebAssembly.
