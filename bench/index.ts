@@ -9,4 +9,5 @@ const want = (s: string) => only.length === 0 || only.includes(s);
 if (want('engine')) await benchEngine();
 if (want('models')) await benchModels();
 if (want('explain')) await benchExplain();
+if (want('causal')) await (await import('./causal.js')).benchCausal();
 await defaultExecutor().dispose();

@@ -8,6 +8,7 @@ import { GlassboxError } from '../errors.js';
 import { decodeModel } from '../onnx/codec.js';
 import { fromOnnx } from '../graph/from-onnx.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerCausalCommands } from './causal-commands.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerSurrogateCommand } from './surrogate-command.js';
@@ -42,6 +43,7 @@ export function buildCli(): Command {
 
   registerModelCommands(program);
   registerExplainCommand(program);
+  registerCausalCommands(program);
   registerDemoCommand(program);
   registerSurrogateCommand(program);
 
