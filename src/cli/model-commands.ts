@@ -2,6 +2,8 @@
  * CLI commands over Hugging Face checkpoints: models, info, tokenize, logits, attention.
  * Each prints a readable report, or JSON with --json.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../errors.js';
 import type { HostTensor } from '../runtime/tensor.js';
@@ -40,8 +42,14 @@ export function resolveModelArg(id: string | undefined): string {
 }
 
 /** Model loading with a download progress bar on the terminal. */
-export async function openModel(id: string | undefined): Promise<Model> {
-  if (!id) fail('INVALID_ARGUMENT', 'no model given', { hint: 'Pass --model FOLDER or --model org/name (a Hugging Face Hub id)' });
+/** Open --model, or the bundled default model when it is omitted. */
+export async function openModel(given: string | undefined): Promise<Model> {
+  const id = resolveModelArg(given);
+  if (!given && !existsSync(join(id, 'config.json'))) {
+    fail('MISSING_FILE', `no --model given and the bundled model is missing (${id})`, {
+      hint: 'Pass --model FOLDER or --model org/name (a Hugging Face Hub id), or rebuild the bundled model with npm run train:default',
+    });
+  }
   const bars = new Map<string, ReturnType<typeof createProgressBar>>();
   const model = await loadModel(id, {
     onProgress: (p) => {

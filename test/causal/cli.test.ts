@@ -97,7 +97,6 @@ describe('glassbox patch', () => {
       /the clean input has 6 tokens but the corrupted input has 7; they must align token by token\. Clean tokens: "\[CLS\]" "the" "movie" "was" "great" "\[SEP\]" \| corrupted tokens: "\[CLS\]" "the" "film" "was" "really" "great" "\[SEP\]"/,
     );
     expectError(await cli('patch', '--model', bert, '--clean', 'a', '--corrupt', 'b', '--component', 'resid'), /unknown component 'resid'/);
-    expectError(await cli('patch', '--clean-ids', clean, '--corrupt-ids', corrupt), /no model given/);
     expectError(await cli('patch', '--model', gpt2, '--clean-ids', clean, '--corrupt-ids', corrupt, '--hook', 'blocks.{l}.attn.hook_rot_k'), /GPT-2 has no hook 'blocks.0.attn.hook_rot_k'/);
   });
 });

@@ -416,7 +416,6 @@ describe('user errors: non-zero exit, one clear line, no stack trace', () => {
   const longIds = Array.from({ length: 33 }, (_, i) => i % 64).join(',');
 
   const table: [string, string[], number, RegExp[]][] = [
-    ['no --model', ['logits', '--input-ids', '1,2'], 1, [/no model given/, /--model/]],
     ['a folder that does not exist', ['logits', '--model', join(temp, 'no-such-folder'), '--input-ids', '1'], 1, [/no-such-folder/]],
     ['a model without config.json', ['info', '--model', temp], 1, [/has no config\.json/]],
     ['an unknown model_type', ['info', '--model', badType], 1, [/model_type "t5" is not supported/, /gpt2/, /llama/]],
