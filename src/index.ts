@@ -25,4 +25,5 @@ export { faithfulness, type Faithfulness } from './metrics/faithfulness.js';
 export { toJson, renderTerminal, renderHtml, renderMatrixTerminal } from './render/index.js';
 export * from './surrogate/index.js';
 export * as causal from './causal/index.js';
+export * as train from './train/index.js';
 // The browser executor lives in `glassbox/web` so that Node users do not load WebAssembly.

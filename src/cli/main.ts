@@ -11,6 +11,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerCausalCommands } from './causal-commands.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerModelCommands } from './model-commands.js';
+import { registerTrainCommands } from './train-commands.js';
 import { registerSurrogateCommand } from './surrogate-command.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -44,6 +45,7 @@ export function buildCli(): Command {
   registerModelCommands(program);
   registerExplainCommand(program);
   registerCausalCommands(program);
+  registerTrainCommands(program);
   registerDemoCommand(program);
   registerSurrogateCommand(program);
 
