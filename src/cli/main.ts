@@ -13,6 +13,7 @@ import { registerExplainCommand } from './explain-command.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerTrainCommands } from './train-commands.js';
 import { registerSurrogateCommand } from './surrogate-command.js';
+import { registerDistillCommand } from './distill-command.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -48,6 +49,7 @@ export function buildCli(): Command {
   registerTrainCommands(program);
   registerDemoCommand(program);
   registerSurrogateCommand(program);
+  registerDistillCommand(program);
 
   program
     .command('onnx-info')

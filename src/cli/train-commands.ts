@@ -5,10 +5,11 @@
  * The training defaults are the bundled model's recipe (scripts/train-default.ts), except
  * that early stopping holds out a random fraction of the data rather than whole sentences.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import type { Command } from 'commander';
 import { fail } from '../errors.js';
+import { checkOutFolder, number } from './options.js';
 import { loadModel } from '../models/model.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { encodeTexts, classifyIds, predictTexts, scoreClassification } from '../train/classify.js';
@@ -45,26 +46,6 @@ interface TrainOptions {
   patience?: string;
   overwrite?: boolean;
   json?: boolean;
-}
-
-/** A numeric option, checked: the flag is named in the error. */
-function number(value: string, flag: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
-  const x = Number(value);
-  const ok = value.trim() !== '' && Number.isFinite(x) && (!o.integer || Number.isInteger(x)) && (o.min === undefined || x >= o.min) && (o.max === undefined || x <= o.max);
-  if (!ok) {
-    const what = o.integer ? 'an integer' : 'a number';
-    const range = o.min !== undefined && o.max !== undefined ? ` in [${o.min}, ${o.max}]` : o.min !== undefined ? ` >= ${o.min}` : '';
-    fail('INVALID_ARGUMENT', `${flag} must be ${what}${range}, got '${value}'`);
-  }
-  return x;
-}
-
-function checkOutFolder(out: string, overwrite: boolean | undefined): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) fail('BAD_INPUT', `--out ${out} is a file, not a folder`);
-  if (!overwrite && readdirSync(out).length > 0) {
-    fail('BAD_INPUT', `the output folder ${out} already exists`, { hint: 'Choose another --out, or pass --overwrite to replace its checkpoint' });
-  }
 }
 
 export function registerTrainCommands(program: Command): void {

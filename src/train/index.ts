@@ -15,3 +15,4 @@ export { createTrainProgress } from './progress.js';
 export { modelCard, type ModelCardInfo } from './model-card.js';
 export { DEFAULT_MODEL_NAME, defaultModelPath } from './default-model.js';
 export { bertNormalize, bertPreTokenize, learnWordPieceVocab, trainWordPiece, wordPieceTokenizerJson, type TrainWordPieceOptions } from '../tokenize/train-wordpiece.js';
+export { distill, meanKl, type DistillOptions, type DistillReport, type DistillResult } from './distill.js';

@@ -82,6 +82,12 @@ export interface TrainClassifierOptions {
   evalEvery?: number;
   /** Stop after this many evaluations without a better validation accuracy (default: never). */
   patience?: number;
+  /**
+   * Knowledge distillation (distill.ts): the teacher's logits for each `train` example, in the
+   * order of `train.texts`, and the loss alpha * T^2 KL(teacher/T || student/T) + (1 - alpha) * CE
+   * on `train.labels` (graphs.ts). Needs an explicit `validation` set. Default: plain cross-entropy.
+   */
+  teacher?: { logits: readonly number[][]; temperature: number; alpha: number };
   executor?: Executor;
   signal?: AbortSignal;
   onProgress?: (event: TrainEvent) => void;
@@ -143,6 +149,13 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
   if (opts.train.texts.length === 0) fail('BAD_INPUT', 'no training examples');
   if (opts.train.texts.length !== opts.train.labels.length) fail('BAD_INPUT', `${opts.train.texts.length} texts but ${opts.train.labels.length} labels`);
 
+  const teacher = opts.teacher;
+  if (teacher) {
+    if (!opts.validation) fail('INVALID_ARGUMENT', 'distillation needs an explicit validation set (the teacher logits follow train.texts)');
+    if (teacher.logits.length !== opts.train.texts.length) fail('BAD_INPUT', `${opts.train.texts.length} texts but ${teacher.logits.length} teacher logit rows`);
+    if (!(teacher.temperature > 0)) fail('INVALID_ARGUMENT', `the distillation temperature must be positive, got ${teacher.temperature}`);
+    if (!(teacher.alpha >= 0 && teacher.alpha <= 1)) fail('INVALID_ARGUMENT', `the distillation alpha must be in [0, 1], got ${teacher.alpha}`);
+  }
   // Data: the validation split.
   let train = opts.train;
   let validation = opts.validation;
@@ -209,6 +222,7 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
     seed, epochs, maxSteps: opts.maxSteps ?? null, batchSize, lr, weightDecay, warmupRatio: opts.warmupRatio ?? 0.06, schedule: opts.schedule ?? 'linear',
     maxGradNorm, dropout: rates, labelSmoothing: smoothing, tokenDropout, emaDecay, maxLength, evalEvery, patience: Number.isFinite(patience) ? patience : null,
     trainExamples: trainIds.length, validationExamples: validIds.length,
+    ...(teacher ? { distillation: { temperature: teacher.temperature, alpha: teacher.alpha } } : {}),
   };
 
   // Parameters: the weights' own arrays, updated in place (tied tensors once).
@@ -227,7 +241,8 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
     const key = `${batch}x${seq}`;
     let p = programs.get(key);
     if (!p) {
-      const tg = buildTrainGraph(model, batch, seq, { dropout: rates });
+      const loss = teacher ? { distill: { temperature: teacher.temperature, alpha: teacher.alpha } } : 'cross_entropy';
+      const tg = buildTrainGraph(model, batch, seq, { dropout: rates, loss });
       p = { program: compile(tg.graph), dropout: tg.dropout, grads: tg.gradOutputs };
       programs.set(key, p);
     }
@@ -295,7 +310,8 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
         const seq = bucketLength(Math.max(...rows.map((r) => r.length)), multiple, maxLength);
         const { program, dropout, grads } = trainProgram(batchSize, seq);
         const feeds: Record<string, HostTensor> = { ...model.weights, ...model.feeds(padBatch(rows, batchSize, seq, padId)) };
-        feeds.targets = targetsFor(idx.map((i) => train.labels[i]!), batchSize, numLabels, smoothing);
+        if (!teacher || teacher.alpha < 1) feeds.targets = targetsFor(idx.map((i) => train.labels[i]!), batchSize, numLabels, smoothing);
+        if (teacher) feeds.teacher_logits = teacherLogitsFor(idx.map((i) => teacher.logits[i]!), batchSize, numLabels);
         feeds.example_weights = { dtype: 'float32', dims: [batchSize], data: Float32Array.from({ length: batchSize }, (_, b) => (b < idx.length ? 1 / idx.length : 0)) };
         for (const site of dropout) feeds[site.input] = dropoutMask(site);
         const out = await runProgram(exec, program, feeds, { signal: opts.signal });
@@ -371,6 +387,16 @@ function targetsFor(labels: number[], batch: number, classes: number, smoothing:
   const data = new Float32Array(batch * classes);
   labels.forEach((l, b) => {
     for (let c = 0; c < classes; c++) data[b * classes + c] = c === l ? 1 - smoothing : smoothing / (classes - 1);
+  });
+  return { dtype: 'float32', dims: [batch, classes], data };
+}
+
+/** Teacher logits [batch, classes]; rows past the examples are zero (their weight is zero too). */
+function teacherLogitsFor(rows: readonly (readonly number[])[], batch: number, classes: number): HostTensor {
+  const data = new Float32Array(batch * classes);
+  rows.forEach((r, b) => {
+    if (r.length !== classes) fail('BAD_INPUT', `a teacher logit row has ${r.length} classes, the model ${classes}`);
+    data.set(r, b * classes);
   });
   return { dtype: 'float32', dims: [batch, classes], data };
 }
