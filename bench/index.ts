@@ -1,4 +1,4 @@
-/** `npm run bench [engine|models|explain ...]`: prints the figures of every benchmark section in one run. */
+/** `npm run bench [engine models explain causal train]`: prints the figures of every benchmark section in one run. */
 import { benchEngine } from './engine.js';
 import { benchExplain } from './explain.js';
 import { benchModels } from './models.js';
