@@ -21,6 +21,7 @@ import { renderMatrixTerminal } from '../render/terminal.js';
 import { createProgressBar, type ProgressBar } from '../util/progress.js';
 import { openModel } from './model-commands.js';
 import { writeOutput } from './output.js';
+import { idList, optionalInt as int, optionalNumber as num } from './options.js';
 
 interface OutputOptions {
   json?: boolean;
@@ -40,23 +41,6 @@ interface CommonOptions extends OutputOptions {
   batchSize?: string;
 }
 
-function int(v: string | undefined, flag: string, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v) || Number(v) < min) fail('BAD_INPUT', `${flag} must be an integer >= ${min}, got '${v}'`);
-  return Number(v);
-}
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) fail('BAD_INPUT', `${flag} must be a number, got '${v}'`);
-  return x;
-}
-
-function idList(v: string, flag: string): number[] {
-  if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(v)) fail('BAD_INPUT', `${flag} '${v}' is not a comma-separated list of token ids`, { hint: `For example ${flag} 5,17,3` });
-  return v.split(',').map((x) => Number(x.trim()));
-}
 
 const asTarget = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v);
 

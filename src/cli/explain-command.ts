@@ -15,6 +15,7 @@ import { renderHtml, renderMatrixTerminal, renderTerminal, toJson } from '../ren
 import { createProgressBar, type ProgressBar } from '../util/progress.js';
 import { writeOutput } from './output.js';
 import { openModel } from './model-commands.js';
+import { idList as ids, optionalInt as int, optionalNumber as num } from './options.js';
 
 interface ExplainCliOptions {
   model?: string;
@@ -50,23 +51,6 @@ interface ExplainCliOptions {
   color?: boolean;
 }
 
-function int(v: string | undefined, flag: string, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v) || Number(v) < min) fail('BAD_INPUT', `${flag} must be an integer >= ${min}, got '${v}'`);
-  return Number(v);
-}
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) fail('BAD_INPUT', `${flag} must be a number, got '${v}'`);
-  return x;
-}
-
-function ids(v: string, flag: string): number[] {
-  if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(v)) fail('BAD_INPUT', `${flag} '${v}' is not a comma-separated list of token ids`, { hint: `For example ${flag} 5,17,3` });
-  return v.split(',').map((x) => Number(x.trim()));
-}
 
 /** A progress bar per stage on the terminal (nothing when stderr is not a TTY). */
 function progressReporter(): { onProgress: (p: Progress) => void; finish: () => void } {

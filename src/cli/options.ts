@@ -26,3 +26,24 @@ export function checkOutFolder(out: string, overwrite: boolean | undefined): voi
   }
 }
 
+
+/** An optional integer flag (at least `min`), as given or undefined. */
+export function optionalInt(v: string | undefined, flag: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v) || Number(v) < min) fail('BAD_INPUT', `${flag} must be an integer >= ${min}, got '${v}'`);
+  return Number(v);
+}
+
+/** An optional finite number flag. */
+export function optionalNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) fail('BAD_INPUT', `${flag} must be a number, got '${v}'`);
+  return x;
+}
+
+/** A comma-separated list of token ids. */
+export function idList(v: string, flag: string): number[] {
+  if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(v)) fail('BAD_INPUT', `${flag} '${v}' is not a comma-separated list of token ids`, { hint: `For example ${flag} 5,17,3` });
+  return v.split(',').map((x) => Number(x.trim()));
+}
