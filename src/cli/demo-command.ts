@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { explain } from '../explain/explain.js';
-import { faithfulness } from '../metrics/faithfulness.js';
+import { faithfulness, faithfulnessTable } from '../metrics/faithfulness.js';
 import { renderHtml, renderTerminal } from '../render/index.js';
 import { writeOutput } from './output.js';
 import { faithfulnessText } from './explain-command.js';
@@ -53,7 +53,7 @@ export function registerDemoCommand(program: Command): void {
       console.log(`\nmost attended tokens (from the classifier's token, mean over layers and heads): ${attended.map((f) => `${f.label} ${f.score.toFixed(3)}`).join(', ')}`);
       console.log('\n' + faithfulnessText(faith));
 
-      const html = renderHtml([ig, att], { title: `glassbox demo: ${p.label} (p = ${p.probability.toFixed(3)})`, faithfulness: faith });
+      const html = renderHtml([ig, att], { title: `glassbox demo: ${p.label} (p = ${p.probability.toFixed(3)})`, faithfulness: faithfulnessTable(faith) });
       const out = o.out ?? freshPath(resolve('glassbox-demo-report.html'));
       await writeOutput(out, html, { overwrite: o.overwrite });
       console.log(`\nreport: ${out}`);

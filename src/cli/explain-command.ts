@@ -10,7 +10,7 @@ import { explainGeneration } from '../explain/generation.js';
 import { INTEGRATION_RULES, type IntegrationRule } from '../explain/quadrature.js';
 import { ALIASES, METHODS, getMethod } from '../explain/registry.js';
 import type { Attribution, BaselineSpec, ExplainInput, ExplainOptions, Progress, ScoreKind } from '../explain/types.js';
-import { faithfulness, type Faithfulness } from '../metrics/faithfulness.js';
+import { faithfulness, faithfulnessTable, type Faithfulness } from '../metrics/faithfulness.js';
 import { renderHtml, renderMatrixTerminal, renderTerminal, toJson } from '../render/index.js';
 import { createProgressBar, type ProgressBar } from '../util/progress.js';
 import { writeOutput } from './output.js';
@@ -174,7 +174,7 @@ export function registerExplainCommand(program: Command): void {
           if (faith) json.faithfulness = faith;
           return await emit(o, JSON.stringify(json, null, 2) + '\n');
         }
-        if (o.format === 'html') return await emit(o, renderHtml(a, { faithfulness: faith }));
+        if (o.format === 'html') return await emit(o, renderHtml(a, { faithfulness: faith ? faithfulnessTable(faith) : undefined }));
         const color = o.color !== false && !o.out && process.stdout.isTTY === true && !process.env.NO_COLOR;
         let text = renderTerminal(a, { color });
         if (faith) text += '\n' + faithfulnessText(faith);

@@ -136,3 +136,18 @@ export async function faithfulness(model: Model, a: Attribution, opts: Faithfuln
     baseline,
   };
 }
+
+/**
+ * The figures as a table: one row per curve (the explanation's and the random rankings'), one
+ * column per top-k% bin, plus the AOPC. Renderers show it as is.
+ */
+export function faithfulnessTable(f: Faithfulness): Record<string, Record<string, number>> {
+  const row = (xs: number[], aopc: number) => ({ ...Object.fromEntries(f.bins.map((b, i) => [`top ${b}%`, xs[i]])), AOPC: aopc });
+  const verdict = (beats: boolean) => (beats ? 'beats chance' : 'does not beat chance');
+  return {
+    [`comprehensiveness (higher is better; ${verdict(f.beatsRandom.comprehensiveness)})`]: row(f.comprehensiveness, f.aopcComprehensiveness),
+    'comprehensiveness, random ranking': row(f.random.comprehensiveness, f.random.aopcComprehensiveness),
+    [`sufficiency (lower is better; ${verdict(f.beatsRandom.sufficiency)})`]: row(f.sufficiency, f.aopcSufficiency),
+    'sufficiency, random ranking': row(f.random.sufficiency, f.random.aopcSufficiency),
+  };
+}

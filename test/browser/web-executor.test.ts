@@ -11,6 +11,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { explain } from '../../src/explain/explain.js';
+import { loadModel } from '../../src/models/model.js';
+import { renderHtml } from '../../src/render/index.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -35,6 +38,9 @@ try {
 }
 </script></body></html>`;
 
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+let report = '';
+
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
 describe('glassbox/web in Chromium', { skip: CHROMIUM ? false : 'Chromium is not installed (apt-get install chromium)' }, () => {
@@ -45,6 +51,10 @@ describe('glassbox/web in Chromium', { skip: CHROMIUM ? false : 'Chromium is not
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+        return;
+      }
+      if (url.pathname === '/report.html') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end(report);
         return;
       }
       const file = normalize(join(ROOT, decodeURIComponent(url.pathname)));
@@ -65,14 +75,14 @@ describe('glassbox/web in Chromium', { skip: CHROMIUM ? false : 'Chromium is not
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: LAUNCH_ARGS,
     });
     try {
       const page = await browser.newPage();
       await page.goto(base + '/');
       await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
       const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as { y?: number[]; dx?: number[]; error?: string };
-      assert.equal(result.error, undefined, result.error);
+      assert.equal(result.error, undefined, `page error: ${result.error}`);
       // Closed form in float64.
       let y = 0;
       const dx = new Array(6).fill(0);
@@ -87,6 +97,38 @@ describe('glassbox/web in Chromium', { skip: CHROMIUM ? false : 'Chromium is not
       }
       assert.ok(Math.abs(result.y![0] - y) < 1e-5, `y ${result.y![0]} vs ${y}`);
       dx.forEach((v, i) => assert.ok(Math.abs(result.dx![i] - v) < 1e-5, `dx[${i}] ${result.dx![i]} vs ${v}`));
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('an HTML report runs its head view without errors and shows a hostile token as text', { timeout: 120_000 }, async () => {
+    const model = await loadModel(join(ROOT, '../shared/fixtures/hf-reference/tiny-bert-cls'));
+    const a = await explain(model, { ids: [2, 17, 42, 8, 3] }, { method: 'attention' });
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    a.tokens[1] = { ...a.tokens[1], text: hostile };
+    a.features[1] = { ...a.features[1], label: hostile };
+    report = renderHtml(a);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(base + '/report.html');
+      await page.waitForTimeout(300);
+      assert.deepEqual(errors, []);
+      const state = await page.evaluate(() => ({
+        lines: document.querySelectorAll('svg line, svg path').length,
+        pwned: (window as unknown as { __pwned?: number }).__pwned,
+        images: document.querySelectorAll('img').length,
+        text: document.body.innerText,
+      }));
+      assert.ok(state.lines > 0, 'the head view drew its lines');
+      assert.equal(state.pwned, undefined, 'the hostile token did not run');
+      assert.equal(state.images, 0, 'no <img> element was created');
+      assert.ok(state.text.includes(hostile), 'the token is shown as text');
     } finally {
       await browser.close();
     }
