@@ -101,7 +101,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--layer <l>', 'attention methods: layer index or all')
     .option('--head <h>', 'attention methods: head index or all (mean)')
     .option('--batch-size <n>', 'items per engine run (default 50)')
-    .option('--group <g>', 'features: tokens (default) or words')
+    .option('--group <g>', 'features: tokens (default), words, or spans of token indices, e.g. spans:0-3,3-7 (end exclusive)')
     .option('--generate <n>', 'language models: greedily generate N tokens and attribute each to what came before')
     .option('--faithfulness', 'add comprehensiveness and sufficiency (ERASER AOPC), with a random ranking for comparison')
     .option('--format <f>', 'terminal, json or html', 'terminal')
@@ -116,7 +116,7 @@ export function registerExplainCommand(program: Command): void {
         fail('BAD_INPUT', `unknown --integration '${o.integration}'`, { hint: `Rules: ${INTEGRATION_RULES.join(', ')}` });
       }
       if (o.score && !['logit', 'prob', 'logprob'].includes(o.score)) fail('BAD_INPUT', `--score must be logit, prob or logprob, got '${o.score}'`);
-      if (o.group && o.group !== 'tokens' && o.group !== 'words') fail('BAD_INPUT', `--group must be tokens or words, got '${o.group}'`);
+      const group = parseGroup(o.group);
       const steps = int(o.steps, '--steps', 1);
       if (o.text !== undefined && o.inputIds !== undefined) fail('BAD_INPUT', 'give either --text or --input-ids, not both');
       if (o.text === undefined && o.inputIds === undefined) fail('BAD_INPUT', 'no input given', { hint: 'Pass --text "..." or --input-ids 5,17,3' });
@@ -148,7 +148,7 @@ export function registerExplainCommand(program: Command): void {
         layer: o.layer === undefined ? undefined : o.layer === 'all' ? 'all' : int(o.layer, '--layer'),
         head: o.head === undefined ? undefined : o.head === 'all' ? 'all' : int(o.head, '--head'),
         batchSize: int(o.batchSize, '--batch-size', 1),
-        group: o.group as 'tokens' | 'words' | undefined,
+        group,
         full: o.full,
         signal: ac.signal,
         onProgress: progress.onProgress,
@@ -184,6 +184,14 @@ export function registerExplainCommand(program: Command): void {
         process.removeListener('SIGINT', onSigint);
       }
     });
+}
+
+/** --group: tokens, words, or spans:a-b,c-d (token index ranges, end exclusive). */
+export function parseGroup(g: string | undefined): ExplainOptions['group'] {
+  if (g === undefined || g === 'tokens' || g === 'words') return g;
+  const m = /^spans:(\d+-\d+(?:,\d+-\d+)*)$/.exec(g);
+  if (!m) fail('BAD_INPUT', `--group must be tokens, words or spans:START-END,..., got '${g}'`, { hint: 'For example --group spans:0-3,3-7 (token indices, end exclusive)' });
+  return { spans: m[1].split(',').map((r) => r.split('-').map(Number) as [number, number]) };
 }
 
 async function emit(o: ExplainCliOptions, content: string): Promise<void> {

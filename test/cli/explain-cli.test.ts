@@ -88,6 +88,14 @@ describe('glassbox explain', () => {
     assert.equal(j.generated.length, 2);
   });
 
+  it('--group spans:a-b merges token ranges into features', () => {
+    const r = run('--model', bert, '--text', 'this movie was great', '--method', 'occlusion', '--group', 'spans:0-1,1-3,3-6', '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.features.map((f: { tokens: number[] }) => f.tokens), [[0], [1, 2], [3, 4, 5]]);
+    assert.equal(j.scores.length, 3);
+  });
+  it('--group with a bad span', () => expectError(run('--model', bert, '--text', 'good', '--method', 'occlusion', '--group', 'spans:0-9'), /span \[0, 9\) is not inside the 3 tokens/));
   it('unknown method: error listing the methods', () => expectError(run('--model', bert, '--text', 'good', '--method', 'magic'), /unknown method 'magic'.*integrated-gradients/));
   it('target out of range', () => expectError(run('--model', bert, '--text', 'good', '--method', 'saliency', '--target', '5'), /class 5 is out of range.*2 classes/));
   it('unknown label', () => expectError(run('--model', bert, '--text', 'good', '--method', 'saliency', '--target', 'happy'), /'happy' is not a label.*LABEL_0/));
