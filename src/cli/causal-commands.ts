@@ -18,7 +18,7 @@ import type { ExplainInput, Progress } from '../explain/types.js';
 import { escapeHtml } from '../render/html.js';
 import { divergingColor, formatNumber, intensity, maxAbs, textColorOn } from '../render/common.js';
 import { renderMatrixTerminal } from '../render/terminal.js';
-import { createProgressBar, type ProgressBar } from '../util/progress.js';
+import { createStageProgress } from '../util/progress.js';
 import { openModel } from './model-commands.js';
 import { writeOutput } from './output.js';
 import { idList, optionalInt as int, optionalNumber as num } from './options.js';
@@ -81,26 +81,7 @@ function withTarget(c: Command, foil = true): Command {
   return c.option('--position <i>', 'language models: the position whose prediction is read (default: the last; masked LMs: the mask)');
 }
 
-/** A progress bar per stage on a terminal; nothing otherwise. */
-function progress(): { onProgress: (p: Progress) => void; finish: () => void } {
-  if (!process.stderr.isTTY) return { onProgress: () => undefined, finish: () => undefined };
-  let bar: ProgressBar | null = null;
-  let stage: string | undefined;
-  return {
-    onProgress(p) {
-      if (!bar || p.stage !== stage) {
-        bar?.done();
-        stage = p.stage;
-        bar = createProgressBar({ label: p.stage ?? 'runs', total: p.total, unit: 'items' });
-      }
-      bar.update(p.done, p.total);
-    },
-    finish() {
-      bar?.done();
-      bar = null;
-    },
-  };
-}
+const progress = () => createStageProgress('runs');
 
 /** Run a command body with Ctrl-C cancellation and a progress bar. */
 async function running<T>(fn: (signal: AbortSignal, onProgress: (p: Progress) => void) => Promise<T>): Promise<T> {

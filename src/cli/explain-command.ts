@@ -9,10 +9,10 @@ import { explain } from '../explain/explain.js';
 import { explainGeneration } from '../explain/generation.js';
 import { INTEGRATION_RULES, type IntegrationRule } from '../explain/quadrature.js';
 import { ALIASES, METHODS, getMethod } from '../explain/registry.js';
-import type { Attribution, BaselineSpec, ExplainInput, ExplainOptions, Progress, ScoreKind } from '../explain/types.js';
+import type { Attribution, BaselineSpec, ExplainInput, ExplainOptions, ScoreKind } from '../explain/types.js';
 import { faithfulness, faithfulnessTable, type Faithfulness } from '../metrics/faithfulness.js';
 import { renderHtml, renderMatrixTerminal, renderTerminal, toJson } from '../render/index.js';
-import { createProgressBar, type ProgressBar } from '../util/progress.js';
+import { createStageProgress } from '../util/progress.js';
 import { writeOutput } from './output.js';
 import { openModel } from './model-commands.js';
 import { idList as ids, optionalInt as int, optionalNumber as num } from './options.js';
@@ -52,26 +52,7 @@ interface ExplainCliOptions {
 }
 
 
-/** A progress bar per stage on the terminal (nothing when stderr is not a TTY). */
-function progressReporter(): { onProgress: (p: Progress) => void; finish: () => void } {
-  if (!process.stderr.isTTY) return { onProgress: () => undefined, finish: () => undefined };
-  let bar: ProgressBar | null = null;
-  let stage: string | undefined;
-  return {
-    onProgress(p) {
-      if (!bar || p.stage !== stage) {
-        bar?.done();
-        stage = p.stage;
-        bar = createProgressBar({ label: p.stage ?? 'explain', total: p.total, unit: 'items' });
-      }
-      bar.update(p.done, p.total);
-    },
-    finish() {
-      bar?.done();
-      bar = null;
-    },
-  };
-}
+const progressReporter = () => createStageProgress('explain');
 
 export function registerExplainCommand(program: Command): void {
   const methods = [...Object.keys(METHODS), ...Object.keys(ALIASES)];

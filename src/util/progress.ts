@@ -129,3 +129,27 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/**
+ * One progress bar per stage of a long run (`{ done, total, stage }` events, as the library
+ * APIs emit them), drawn only when stderr is a terminal.
+ */
+export function createStageProgress(defaultLabel: string): { onProgress: (p: { done: number; total: number; stage?: string }) => void; finish: () => void } {
+  if (!process.stderr.isTTY) return { onProgress: () => undefined, finish: () => undefined };
+  let bar: ProgressBar | null = null;
+  let stage: string | undefined;
+  return {
+    onProgress(p) {
+      if (!bar || p.stage !== stage) {
+        bar?.done();
+        stage = p.stage;
+        bar = createProgressBar({ label: p.stage ?? defaultLabel, total: p.total, unit: 'items' });
+      }
+      bar.update(p.done, p.total);
+    },
+    finish() {
+      bar?.done();
+      bar = null;
+    },
+  };
+}
