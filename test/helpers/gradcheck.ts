@@ -18,6 +18,7 @@ import * as op from '../../src/graph/ops.js';
 import { compile, runProgram } from '../../src/engine/program.js';
 import { defaultExecutor } from '../../src/runtime/index.js';
 import type { HostTensor } from '../../src/runtime/tensor.js';
+import { uniform } from '../../src/util/random.js';
 
 export type InputSpec =
   | readonly number[]
@@ -36,18 +37,6 @@ export interface GradCheckOptions {
   rtol?: number;
   h?: number;
   seed?: number;
-}
-
-/** A small deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randn(rand: () => number): number {
@@ -79,7 +68,7 @@ export async function checkGrad(
   const h = opts.h ?? (dtype === 'float64' ? 1e-6 : 1e-2);
   const atol = opts.atol ?? (dtype === 'float64' ? 1e-6 : 2e-2);
   const rtol = opts.rtol ?? (dtype === 'float64' ? 1e-5 : 2e-2);
-  const rand = rng(opts.seed ?? 1234);
+  const rand = uniform(opts.seed ?? 1234); // seeded, so failures reproduce
   const full = specs.map((s) =>
     'shape' in s ? { shape: s.shape, dtype: s.dtype ?? dtype, init: s.init ?? 'normal', constant: s.constant ?? false } : { shape: s, dtype, init: 'normal' as const, constant: false },
   );
