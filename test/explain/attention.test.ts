@@ -16,17 +16,9 @@ import { targetScore } from '../../src/explain/scorer.js';
 import { replaceTap } from '../../src/graph/taps.js';
 import { loadModel, type Model } from '../../src/models/model.js';
 import { defaultExecutor } from '../../src/runtime/index.js';
+import { FIXTURES, close, flat } from '../helpers/reference.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 
-function close(actual: number[], expected: number[], atol: number, rtol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    assert.ok(d <= atol + rtol * Math.abs(expected[i]), `${what}[${i}]: ${actual[i]} vs ${expected[i]} (|diff| ${d.toExponential(2)})`);
-  }
-}
 
 const identity = (n: number) => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
 

@@ -12,17 +12,9 @@ import { describe, it } from 'node:test';
 import { explain } from '../../src/explain/explain.js';
 import { gaussLegendre, integrationPoints } from '../../src/explain/quadrature.js';
 import { loadModel, type Model } from '../../src/models/model.js';
+import { FIXTURES, close, flat } from '../helpers/reference.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 
-function close(actual: number[], expected: number[], atol: number, rtol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    assert.ok(d <= atol + rtol * Math.abs(expected[i]), `${what}[${i}]: ${actual[i]} vs ${expected[i]} (|diff| ${d.toExponential(2)})`);
-  }
-}
 
 describe('quadrature', () => {
   it('Gauss-Legendre integrates polynomials of degree 2n-1 exactly and matches known nodes', () => {

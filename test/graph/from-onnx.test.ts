@@ -18,6 +18,7 @@ import { toOnnx } from '../../src/graph/to-onnx.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from '../../src/onnx/model.js';
 import { defaultExecutor, type HostTensor } from '../../src/runtime/index.js';
+import { model } from '../helpers/onnx.js';
 
 const TOL = 1e-6;
 
@@ -27,19 +28,6 @@ after(async () => {
 
 // --- model building --------------------------------------------------------------------------
 
-function model(partial: Partial<OnnxModel>): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetVersion: 18,
-    producerName: 'glassbox-test',
-    graphName: 'g',
-    inputs: [],
-    outputs: [],
-    nodes: [],
-    initializers: [],
-    ...partial,
-  };
-}
 
 function node(opType: string, inputs: string[], outputs: string[], attributes: OnnxAttribute[] = [], name = outputs[0], domain = ''): OnnxNode {
   return { name, opType, domain, inputs, outputs, attributes };

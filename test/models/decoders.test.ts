@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadModel, type Model } from '../../src/models/model.js';
 import type { HostTensor } from '../../src/runtime/tensor.js';
+import { FIXTURES, maxAbsDiff, flat } from '../helpers/reference.js';
 
-export const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
 const TOL = 1e-5;
 
 interface Case {
@@ -22,14 +22,7 @@ interface Case {
   last_block_output_pre_final_norm: number[][];
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: number[]): number {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 const data = (t: HostTensor) => t.data as Float32Array;
 
 for (const name of ['tiny-gpt2', 'tiny-llama']) {

@@ -27,8 +27,8 @@ import { writeSafetensors } from '../../src/models/safetensors.js';
 import type { Architecture } from '../../src/models/types.js';
 import { loadWeights } from '../../src/models/weights.js';
 import { tensor, type HostTensor } from '../../src/runtime/tensor.js';
+import { FIXTURES, maxAbsDiff, flat } from '../helpers/reference.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
 const TOL = 1e-5;
 
 interface Case {
@@ -38,15 +38,8 @@ interface Case {
   hidden_states: number[][][];
 }
 
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 const data = (t: HostTensor) => t.data as Float32Array;
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): number {
   const d = maxAbsDiff(a, b);

@@ -20,8 +20,8 @@ import { GlassboxError } from '../../src/errors.js';
 import { loadModel, type Model } from '../../src/models/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/models/safetensors.js';
 import { tensor, type HostTensor } from '../../src/runtime/tensor.js';
+import { FIXTURES, maxAbsDiff } from '../helpers/reference.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/hf-reference');
 const GPT2 = join(FIXTURES, 'tiny-gpt2');
 const LLAMA = join(FIXTURES, 'tiny-llama');
 const TOL = 1e-5;
@@ -98,12 +98,6 @@ async function logitsOf(model: Model, ids: number[]): Promise<Float32Array> {
   return (await model.forward({ inputIds: [ids], attentionMask: [ones(ids)] })).logits.data as Float32Array;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 /** The fixture's case-0 logits against the model's, max abs error <= tol. */
 async function assertFixtureLogits(model: Model, folder: string, tol: number): Promise<number> {

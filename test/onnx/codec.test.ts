@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import type { OnnxModel, OnnxTensor } from '../../src/onnx/model.js';
 import { GlassboxError } from '../../src/errors.js';
+import { model } from '../helpers/onnx.js';
 
 // --- a tiny, independent protobuf writer for hand-built "foreign" files ----------------------
 
@@ -40,19 +41,6 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): B
 
 // --- fixtures ----------------------------------------------------------------------------------
 
-function model(partial: Partial<OnnxModel>): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetVersion: 18,
-    producerName: 'glassbox-test',
-    graphName: 'g',
-    inputs: [],
-    outputs: [],
-    nodes: [],
-    initializers: [],
-    ...partial,
-  };
-}
 
 const everyDtype: OnnxTensor[] = [
   { name: 'f32', dtype: 'float32', dims: [2, 2], data: new Float32Array([1.5, -2, 0, 3.25]) },

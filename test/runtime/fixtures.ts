@@ -2,20 +2,9 @@
 import assert from 'node:assert/strict';
 import type { OnnxModel } from '../../src/onnx/model.js';
 import type { HostTensor } from '../../src/runtime/tensor.js';
+export { model } from '../helpers/onnx.js';
+import { model } from '../helpers/onnx.js';
 
-export function model(partial: Partial<OnnxModel>): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetVersion: 18,
-    producerName: 'glassbox-test',
-    graphName: 'g',
-    inputs: [],
-    outputs: [],
-    nodes: [],
-    initializers: [],
-    ...partial,
-  };
-}
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 export function randoms(n: number, seed: number): Float32Array {
