@@ -152,6 +152,14 @@ function matrixHtml(title: string, facts: [string, string][], matrices: HtmlMatr
   );
 }
 
+/** A report of facts and matrices: self-contained HTML, or text with token-labelled heatmaps (plus `trailing` lines). */
+function emitMatrices(o: OutputOptions, format: string, title: string, facts: [string, string][], matrices: HtmlMatrix[], trailing: string[] = []): Promise<void> {
+  if (format === 'html') return emit(o, matrixHtml(title, facts, matrices));
+  const color = useColor(o);
+  const lines = [title, ...facts.map(([k, v]) => `  ${k}: ${v}`), ...matrices.map((m) => renderMatrixTerminal(m.rows, m.cols, m.values, { color, title: m.title })), ...trailing];
+  return emit(o, lines.join('\n') + '\n');
+}
+
 // ---------------------------------------------------------------------------------------
 
 interface PatchCli extends OutputOptions {
@@ -213,10 +221,7 @@ async function patchCommand(o: PatchCli): Promise<void> {
   if (format === 'json') return emit(o, JSON.stringify(patchJson(r), null, 2) + '\n');
   const matrices: HtmlMatrix[] = [{ title: r.method === 'attribution-patching' ? 'estimate' : 'patched metric', rows: r.rows, cols, values: r.values }];
   if (r.patched) matrices.push({ title: 'activation patching', rows: r.rows, cols, values: r.patched });
-  if (format === 'html') return emit(o, matrixHtml(title, facts, matrices));
-  const color = useColor(o);
-  const text = [title, ...facts.map(([k, v]) => `  ${k}: ${v}`), ...matrices.map((m) => renderMatrixTerminal(m.rows, m.cols, m.values, { color, title: m.title }))].join('\n');
-  return emit(o, text + '\n');
+  return emitMatrices(o, format, title, facts, matrices);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,9 +270,7 @@ async function traceCommand(o: TraceCli): Promise<void> {
     ['p(target) clean', fmt(r.clean)],
     ['p(target) corrupted', `${fmt(r.corrupted)} (mean over ${r.settings.samples} noise samples, std ${fmt(r.settings.noiseStd)})`],
   ];
-  if (format === 'html') return emit(o, matrixHtml(title, facts, matrices));
-  const color = useColor(o);
-  return emit(o, [title, ...facts.map(([k, v]) => `  ${k}: ${v}`), ...matrices.map((m) => renderMatrixTerminal(m.rows, m.cols, m.values, { color, title: m.title }))].join('\n') + '\n');
+  return emitMatrices(o, format, title, facts, matrices);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,10 +361,8 @@ async function dlaCommand(o: CommonOptions): Promise<void> {
     ['sum of pieces + bias term', fmt(r.total)],
     [r.target.foil ? 'logit difference (model)' : 'logit (model)', fmt(r.logit)],
   ];
-  if (format === 'html') return emit(o, matrixHtml(title, facts, [grid]));
   const top = [...r.pieces].sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, 8);
-  const lines = [title, ...facts.map(([k, v]) => `  ${k}: ${v}`), renderMatrixTerminal(grid.rows, grid.cols, grid.values, { color: useColor(o), title: grid.title }), `largest: ${top.map((p) => `${p.label} ${p.value >= 0 ? '+' : ''}${p.value.toFixed(3)}`).join(', ')}`];
-  return emit(o, lines.join('\n') + '\n');
+  return emitMatrices(o, format, title, facts, [grid], [`largest: ${top.map((p) => `${p.label} ${p.value >= 0 ? '+' : ''}${p.value.toFixed(3)}`).join(', ')}`]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,8 +385,7 @@ async function headsCommand(o: HeadsCli): Promise<void> {
   const title = `head importance: ${r.ablation} ablation of each head, change in ${r.metric} of ${r.target.description}`;
   const facts: [string, string][] = [['tokens', r.tokens.join(' ')], [`${r.metric} without ablation`, fmt(r.base)]];
   const m = { title: `${r.metric}(head ablated) − ${r.metric}`, rows: r.rows, cols: r.cols, values: r.values };
-  if (format === 'html') return emit(o, matrixHtml(title, facts, [m]));
-  return emit(o, [title, ...facts.map(([k, v]) => `  ${k}: ${v}`), renderMatrixTerminal(m.rows, m.cols, m.values, { color: useColor(o), title: m.title })].join('\n') + '\n');
+  return emitMatrices(o, format, title, facts, [m]);
 }
 
 // ---------------------------------------------------------------------------------------
