@@ -18,7 +18,7 @@ import { toOnnx } from '../../src/graph/to-onnx.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from '../../src/onnx/model.js';
 import { defaultExecutor, type HostTensor } from '../../src/runtime/index.js';
-import { model } from '../helpers/onnx.js';
+import { model, randoms } from '../helpers/onnx.js';
 
 const TOL = 1e-6;
 
@@ -47,16 +47,6 @@ const i64 = (name: string, dims: number[], data: (number | bigint)[]): OnnxTenso
   data: BigInt64Array.from(data, (x) => BigInt(x)),
 });
 
-/** Deterministic pseudo-random floats in [-1, 1). */
-function randoms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const sizeOf = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 const randomTensor = (dims: number[], seed: number, scale = 1): HostTensor => ({

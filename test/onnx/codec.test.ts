@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
-import type { OnnxModel, OnnxTensor } from '../../src/onnx/model.js';
+import type { OnnxTensor } from '../../src/onnx/model.js';
 import { GlassboxError } from '../../src/errors.js';
 import { model } from '../helpers/onnx.js';
 

@@ -1,21 +1,9 @@
 /** Small models and an all-close check shared by the runtime tests. */
 import assert from 'node:assert/strict';
-import type { OnnxModel } from '../../src/onnx/model.js';
 import type { HostTensor } from '../../src/runtime/tensor.js';
-export { model } from '../helpers/onnx.js';
+export { model, randoms } from '../helpers/onnx.js';
 import { model } from '../helpers/onnx.js';
 
-
-/** Deterministic pseudo-random floats in [-1, 1). */
-export function randoms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * A tiny transformer-ish block, float32. Weights are graph inputs, as glassbox builds them:
