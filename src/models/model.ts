@@ -142,17 +142,7 @@ function prepareWeights(found: Map<string, HostTensor>, spec: WeightSpec, where:
   return out;
 }
 
-interface ModelParts {
-  id: string;
-  folder: string;
-  arch: Architecture;
-  className: string;
-  head: HeadKind;
-  config: ModelConfig;
-  spec: WeightSpec;
-  weights: Record<string, HostTensor>;
-  tokenizer: Tokenizer | null;
-}
+type ModelParts = Pick<Model, 'id' | 'folder' | 'arch' | 'className' | 'head' | 'config' | 'weights' | 'tokenizer'> & { spec: WeightSpec };
 
 /** Assemble a model from parsed parts (also used by code that makes weights itself). */
 export function createModel(parts: ModelParts): Model {
