@@ -7,7 +7,7 @@
 import { fail } from '../errors.js';
 import type { Model } from '../models/model.js';
 import { defaultExecutor } from '../runtime/index.js';
-import { createScorer, type Scorer } from './scorer.js';
+import { createScorer, hookFor, type Scorer } from './scorer.js';
 import { groupFeatures, prepareInput, resolveTarget, type PreparedInput } from './target.js';
 import type { Attribution, AttributionMethod, ExplainInput, ExplainOptions, Feature, Prediction, Quality } from './types.js';
 
@@ -70,9 +70,15 @@ export async function prepare(model: Model, input: ExplainInput, options: Explai
   const at = options.at ?? 'embed';
   if (spec && spec.at === 'embed' && at !== 'embed') fail('BAD_INPUT', `method ${spec.name} attributes to input tokens only; --at is not supported for it`);
   const prepared = prepareInput(model, input);
-  const plain = await model.forward({ inputIds: [prepared.ids], attentionMask: [prepared.ids.map(() => 1)], tokenTypeIds: [prepared.typeIds] }, { executor, signal: options.signal });
+  // One forward pass gives the prediction and, when the hook exists, the value the scorer starts
+  // from (an unknown hook is reported by createScorer, with the list of hooks).
+  const hook = hookFor(at);
+  const capture = model.hookNames.includes(hook) ? [hook] : [];
+  const plain = await model.forward({ inputIds: [prepared.ids], attentionMask: [prepared.ids.map(() => 1)], tokenTypeIds: [prepared.typeIds] }, { capture, executor, signal: options.signal });
   const { input: resolved, target, prediction } = resolveTarget(model, prepared, plain.logits.data as Float32Array, options);
-  const scorer = await createScorer(model, resolved, target, { at, executor, batchSize: options.batchSize, signal: options.signal, onProgress: options.onProgress });
+  // A continuation target appends tokens: then the scorer runs its own forward pass.
+  const precomputed = resolved === prepared ? plain : undefined;
+  const scorer = await createScorer(model, resolved, target, { at, executor, batchSize: options.batchSize, signal: options.signal, onProgress: options.onProgress, precomputed });
   return { model, scorer, input: resolved, features: groupFeatures(resolved, options.group), prediction, options };
 }
 

@@ -30,6 +30,8 @@ export interface ScorerOptions {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** The forward pass of exactly this input, already run with the hook captured (saves one run). */
+  precomputed?: { logits: HostTensor; captured: Record<string, HostTensor> };
 }
 
 export interface Scorer {
@@ -105,7 +107,7 @@ export async function createScorer(
     attentionMask: Array.from({ length: n }, () => ids.map(() => 1)),
     tokenTypeIds: Array.from({ length: n }, () => typeIds),
   });
-  const plain = await model.forward(rows(1), { capture: [hook], executor, signal: opts.signal });
+  const plain = opts.precomputed?.captured[hook] ? opts.precomputed : await model.forward(rows(1), { capture: [hook], executor, signal: opts.signal });
   const inputTensor = plain.captured[hook];
   const itemShape = inputTensor.dims.slice(1);
   const itemSize = itemShape.reduce((a, b) => a * b, 1);
